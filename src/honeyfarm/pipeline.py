@@ -1,0 +1,439 @@
+# SPDX-License-Identifier: MIT
+"""``honeyfarm ingest``: files → parse → enrich → dedup → lake, loss-free.
+
+One batch (up to ``ingest.batch_bytes`` of raw lines, from one or many files)
+is one commit:
+
+1. whole lines are cut out of each file from its checkpoint, into Arrow
+   arrays without copying (:mod:`honeyfarm.collect.files`);
+2. each format's SQL parses and maps its lines in DuckDB, saying per line why
+   it was rejected (:mod:`honeyfarm.formats`);
+3. distinct source addresses are looked up once (:mod:`honeyfarm.enrich.geoip`);
+4. events already in the lake, or repeated in the batch, are dropped by
+   ``event_id`` within their date partition;
+5. new events and dead letters are written as Parquet under ``_staging``,
+   fsynced and renamed into their partitions;
+6. only then do the files' checkpoints move.
+
+A kill between any two steps loses nothing and duplicates nothing: staged
+files are discarded and the batch is read again; committed files make the
+re-read batch's events duplicates, which step 4 drops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from honeyfarm.collect.checkpoint import CheckpointStore
+from honeyfarm.collect.files import Block, FileReader, InputError, digest, expand_paths, first_lines, read_head
+from honeyfarm.config import Config
+from honeyfarm.enrich.geoip import GeoIP
+from honeyfarm.formats import Format, detect_format, get_format
+from honeyfarm.lake.store import Lake, _sql_path
+from honeyfarm.schema import EVENT_COLUMN_NAMES, GEO_COLUMNS
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int], None]
+
+
+@dataclass
+class FormatCounts:
+    ingested: int = 0
+    duplicates: int = 0
+    dead_letter: int = 0
+
+
+@dataclass
+class IngestResult:
+    ingested: int = 0
+    duplicates: int = 0
+    dead_letter: int = 0
+    by_format: dict[str, FormatCounts] = field(default_factory=dict)
+    files: int = 0
+    errors: list[str] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts(self, fmt: str) -> FormatCounts:
+        return self.by_format.setdefault(fmt, FormatCounts())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ingested": self.ingested,
+            "duplicates": self.duplicates,
+            "dead_letter": self.dead_letter,
+            "by_format": {k: vars(v) for k, v in sorted(self.by_format.items())},
+            "files": self.files,
+            "errors": self.errors,
+            "pending": self.pending,
+        }
+
+
+@dataclass
+class _Segment:
+    """Lines of one block of one file, as they enter a batch."""
+
+    path: Path
+    head: bytes
+    fmt: Format
+    block: Block
+    offsets: np.ndarray  # line i is block.data[offsets[i]:offsets[i+1]]
+    first_row: int  # global row id of line 0
+
+
+@dataclass
+class _Dead:
+    file: str
+    head: bytes
+    line: int
+    fmt: str
+    reason: str
+    raw: bytes
+    raw_size: int
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.segments: list[_Segment] = []
+        self.bytes = 0
+        self.rows = 0
+        self.dead: list[_Dead] = []
+        # per format: Arrow chunks of (_row, line)
+        self.tables: dict[str, list[pa.RecordBatch]] = {}
+
+    def add(self, path: Path, head: bytes, fmt: Format, block: Block, max_record: int) -> None:
+        for line_no, capped, size in block.oversized:
+            reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
+            self.dead.append(_Dead(str(path), head, line_no, fmt.name, reason, capped, size))
+        data = block.data
+        if not data:
+            self.segments.append(_Segment(path, head, fmt, block, np.zeros(1, np.int64), self.rows))
+            return
+        offsets = _line_offsets(data)
+        seg = _Segment(path, head, fmt, block, offsets, self.rows)
+        self.segments.append(seg)
+        n = len(offsets) - 1
+        rows = np.arange(self.rows, self.rows + n, dtype=np.int64)
+        self.rows += n
+        self.bytes += len(data)
+        binary = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        keep = _not_blank(data, offsets)
+        too_long = np.diff(offsets) > max_record
+        if too_long.any():
+            for i in np.flatnonzero(too_long).tolist():
+                raw = data[offsets[i] : offsets[i + 1]]
+                reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
+                self.dead.append(_Dead(str(path), head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw)))
+            keep &= ~too_long
+        try:
+            text = binary.cast(pa.large_string())
+        except pa.ArrowInvalid:
+            # Some line is not UTF-8: find it (slow path, only for this block).
+            for i in np.flatnonzero(keep).tolist():
+                raw = data[offsets[i] : offsets[i + 1]]
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    keep[i] = False
+                    reason = f"invalid UTF-8 at byte {exc.start}"
+                    self.dead.append(_Dead(str(path), head, block.first_line + i, fmt.name, reason, _strip(raw), len(_strip(raw))))
+            binary = binary.filter(pa.array(keep))
+            rows = rows[keep]
+            text = binary.cast(pa.large_string())
+            keep = np.ones(len(rows), dtype=bool)
+        if not keep.all():
+            mask = pa.array(keep)
+            text = text.filter(mask)
+            rows = rows[keep]
+        self.tables.setdefault(fmt.name, []).append(
+            pa.RecordBatch.from_arrays([pa.array(rows), text], names=["_row", "line"])
+        )
+
+    def locate(self, row: int) -> tuple[_Segment, int]:
+        """The segment of global row ``row`` and the line's index in it."""
+        lo, hi = 0, len(self.segments) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.segments[mid].first_row <= row:
+                lo = mid
+            else:
+                hi = mid - 1
+        seg = self.segments[lo]
+        return seg, row - seg.first_row
+
+
+def _line_offsets(data: bytes) -> np.ndarray:
+    """Start offsets of every line of ``data`` (which ends with ``\\n``), plus ``len(data)``."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 24  # scan in cache-sized pieces: ~5x faster than one huge comparison
+    ends = [np.flatnonzero(arr[s : s + step] == 10) + s for s in range(0, len(arr), step)]
+    nl = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+    offsets = np.empty(len(nl) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = nl + 1
+    return offsets
+
+
+def _not_blank(data: bytes, offsets: np.ndarray) -> np.ndarray:
+    lengths = np.diff(offsets)
+    keep = np.ones(len(lengths), dtype=bool)
+    for i in np.flatnonzero(lengths <= 16).tolist():
+        if not data[offsets[i] : offsets[i + 1]].strip():
+            keep[i] = False  # an empty line is not a record
+    return keep
+
+
+def _strip(raw: bytes) -> bytes:
+    return raw.rstrip(b"\r\n")
+
+
+def _dead_id(d: _Dead) -> int:
+    h = hashlib.blake2b(digest_size=8)
+    h.update(d.head)
+    h.update(d.line.to_bytes(8, "little"))
+    h.update(d.raw)
+    return int.from_bytes(h.digest(), "little") >> 1
+
+
+class Ingestor:
+    """Runs ingest batches against one lake; one per process (holds the writer lock)."""
+
+    def __init__(self, cfg: Config, lake: Lake, force_format: str | None = None) -> None:
+        self.cfg = cfg
+        self.lake = lake
+        self.force = get_format(force_format) if force_format else None
+        self.geo = GeoIP(cfg.geoip)
+        self.checkpoints = CheckpointStore(lake.checkpoint_path)
+        self.con = lake.connect(cfg.ingest.threads, cfg.ingest.memory_limit)
+        self.result = IngestResult()
+
+    # ------------------------------------------------------------------ files
+    def run(self, args: list[str], progress: ProgressFn | None = None) -> IngestResult:
+        try:
+            paths = expand_paths(args)
+        except InputError as exc:
+            self.result.errors.append(str(exc))
+            return self.result
+        batch = _Batch()
+        for path in paths:
+            batch = self._ingest_file(path, batch, progress)
+        if batch.segments or batch.dead:
+            self._commit(batch)
+        return self.result
+
+    def _ingest_file(self, path: Path, batch: _Batch, progress: ProgressFn | None) -> _Batch:
+        try:
+            head = read_head(path)
+        except OSError as exc:
+            self.result.errors.append(f"{path}: cannot read: {exc}")
+            return batch
+        self.result.files += 1
+        if not head.strip():
+            return batch
+        fmt = self.force or detect_format(first_lines(head))
+        if fmt is None:
+            self.result.errors.append(f"{path}: cannot detect the format; pass --format")
+            return batch
+        cp = self.checkpoints.find(head)
+        reader = FileReader(path, min(self.cfg.ingest.batch_bytes, 64 << 20), self.cfg.ingest.max_record_bytes)
+        offset, lines = 0, 0
+        if cp is not None:
+            if reader.verify_resume(cp.offset, cp.tail):
+                offset, lines = cp.offset, cp.lines
+            else:
+                log.info("%s: changed under its checkpoint (truncated or rewritten); reading from the start", path)
+        for block in reader.blocks(offset, lines):
+            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes)
+            if progress:
+                progress(block.end - block.start)
+            if batch.bytes >= self.cfg.ingest.batch_bytes:
+                self._commit(batch)
+                batch = _Batch()
+        if reader.result.pending_bytes:
+            self.result.pending.append({"file": str(path), "bytes": reader.result.pending_bytes})
+        return batch
+
+    # ----------------------------------------------------------------- commit
+    def _commit(self, batch: _Batch) -> None:
+        con = self.con
+        staged = self.lake.new_staging()
+        try:
+            if batch.tables:
+                self._map(batch)
+                self._sql_dead(batch)
+                self._enrich()
+                self._dedup_and_stage(staged / "events")
+            self._stage_dead(batch, staged / "dead_letter")
+            self.lake.commit_staged(staged / "events", "events")
+            self.lake.commit_staged(staged / "dead_letter", "dead_letter")
+        finally:
+            for name in ("mapped", "final", "geo"):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+            for fmt in batch.tables:
+                con.unregister(f"lines_{fmt}")
+        # Data is durable: now, and only now, move the checkpoints.
+        now = dt.datetime.now(dt.UTC).isoformat()
+        for seg in batch.segments:
+            b = seg.block
+            self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, str(seg.path), now)
+        self.checkpoints.save()
+        self._compact_touched()
+        import shutil
+
+        shutil.rmtree(staged, ignore_errors=True)
+
+    def _map(self, batch: _Batch) -> None:
+        selects = []
+        for name, chunks in batch.tables.items():
+            table = pa.Table.from_batches(chunks)
+            self.con.register(f"lines_{name}", table)
+            fmt = get_format(name) if self.force is None or self.force.name != name else self.force
+            selects.append(f"SELECT '{name}' AS _fmt, * FROM ({fmt.select_sql(f'lines_{name}')})")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE mapped AS " + "\nUNION ALL\n".join(selects))
+
+    def _sql_dead(self, batch: _Batch) -> None:
+        rows = self.con.execute("SELECT _row, _reason, _fmt FROM mapped WHERE _reason IS NOT NULL ORDER BY _row").fetchall()
+        for row, reason, fmt in rows:
+            seg, i = batch.locate(row)
+            raw = _strip(seg.block.data[seg.offsets[i] : seg.offsets[i + 1]])
+            batch.dead.append(_Dead(str(seg.path), seg.head, seg.block.first_line + i, fmt, reason, raw, len(raw)))
+
+    def _enrich(self) -> None:
+        ips = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT src_ip FROM mapped WHERE _reason IS NULL AND src_ip IS NOT NULL"
+        ).fetchall()]  # fmt: skip
+        self.con.register("geo_arrow", self.geo.lookup(ips))
+        self.con.execute("CREATE OR REPLACE TEMP TABLE geo AS SELECT * FROM geo_arrow")
+        self.con.unregister("geo_arrow")
+
+    def _dedup_and_stage(self, out: Path) -> None:
+        con = self.con
+        dates = [str(r[0]) for r in con.execute(
+            "SELECT DISTINCT ts::DATE FROM mapped WHERE _reason IS NULL"
+        ).fetchall()]  # fmt: skip
+        existing_files = [f for d in dates for f in self.lake.partition_files("events", d)]
+        if existing_files:
+            flist = "[" + ", ".join(_sql_path(f) for f in existing_files) + "]"
+            existing = (
+                f"SELECT event_id, date FROM read_parquet({flist}, hive_partitioning=true, "
+                "hive_types={'date': DATE})"
+            )
+        else:
+            existing = "SELECT NULL::BIGINT AS event_id, NULL::DATE AS date WHERE false"
+        cols = []
+        for c in EVENT_COLUMN_NAMES:
+            if c in GEO_COLUMNS:
+                cols.append(f'coalesce(g."{c}", u."{c}") AS "{c}"')
+            else:
+                cols.append(f'u."{c}"')
+        con.execute(
+            f"""
+CREATE OR REPLACE TEMP TABLE final AS
+WITH uniq AS (
+  SELECT * FROM mapped WHERE _reason IS NULL
+  QUALIFY row_number() OVER (PARTITION BY event_id, ts::DATE ORDER BY _row) = 1
+)
+SELECT {", ".join(cols)}, u.ts::DATE AS date, u._fmt
+FROM uniq u LEFT JOIN geo g ON g.ip = u.src_ip
+WHERE NOT EXISTS (SELECT 1 FROM ({existing}) e WHERE e.event_id = u.event_id AND e.date = u.ts::DATE)
+"""
+        )
+        read = dict(con.execute("SELECT _fmt, count(*) FROM mapped WHERE _reason IS NULL GROUP BY 1").fetchall())
+        kept = dict(con.execute("SELECT _fmt, count(*) FROM final GROUP BY 1").fetchall())
+        for fmt, n in read.items():
+            c = self.result.counts(fmt)
+            c.ingested += kept.get(fmt, 0)
+            c.duplicates += n - kept.get(fmt, 0)
+            self.result.ingested += kept.get(fmt, 0)
+            self.result.duplicates += n - kept.get(fmt, 0)
+        if kept:
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (_fmt) FROM final) TO {_sql_path(out)} "
+                f"({self.lake.parquet_options()}, PARTITION_BY (date), FILENAME_PATTERN 'part-{{uuid}}')"
+            )
+        self._touched = set(dates)
+
+    def _stage_dead(self, batch: _Batch, out: Path) -> None:
+        if not batch.dead:
+            return
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        table = pa.table(
+            {
+                "ingested_at": pa.array([now] * len(batch.dead), pa.timestamp("us")),
+                "dead_id": pa.array([_dead_id(d) for d in batch.dead], pa.int64()),
+                "file": pa.array([d.file for d in batch.dead], pa.string()),
+                "line": pa.array([d.line for d in batch.dead], pa.int64()),
+                "source_format": pa.array([d.fmt for d in batch.dead], pa.string()),
+                "reason": pa.array([d.reason for d in batch.dead], pa.string()),
+                "raw": pa.array([d.raw for d in batch.dead], pa.large_binary()),
+                "raw_size": pa.array([d.raw_size for d in batch.dead], pa.int64()),
+            }
+        )
+        con = self.con
+        con.register("dead_arrow", table)
+        try:
+            existing_files = self.lake.all_files("dead_letter")
+            if existing_files:
+                flist = "[" + ", ".join(_sql_path(f) for f in existing_files) + "]"
+                known = f"SELECT dead_id FROM read_parquet({flist})"
+            else:
+                known = "SELECT NULL::BIGINT AS dead_id WHERE false"
+            con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE dead AS
+                SELECT * FROM dead_arrow d WHERE d.dead_id NOT IN ({known})
+                QUALIFY row_number() OVER (PARTITION BY dead_id ORDER BY line) = 1"""
+            )
+            by_fmt = dict(con.execute("SELECT source_format, count(*) FROM dead GROUP BY 1").fetchall())
+            for fmt, n in by_fmt.items():
+                self.result.counts(fmt).dead_letter += n
+                self.result.dead_letter += n
+            if by_fmt:
+                con.execute(
+                    f"COPY (SELECT *, ingested_at::DATE AS date FROM dead) TO {_sql_path(out)} "
+                    f"({self.lake.parquet_options()}, PARTITION_BY (date), FILENAME_PATTERN 'part-{{uuid}}')"
+                )
+        finally:
+            con.execute("DROP TABLE IF EXISTS dead")
+            con.unregister("dead_arrow")
+
+    _touched: set[str] = set()
+
+    def _compact_touched(self) -> None:
+        for d in sorted(self._touched):
+            self.lake.compact(self.con, "events", d)
+        self._touched = set()
+
+
+def ingest(
+    args: list[str],
+    cfg: Config,
+    lake_root: Path,
+    force_format: str | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestResult:
+    """Ingest files, directories or globs into the lake at ``lake_root``."""
+    lake = Lake(lake_root, cfg.lake)
+    with lake.writer():
+        ing = Ingestor(cfg, lake, force_format)
+        try:
+            return ing.run(args, progress)
+        finally:
+            ing.con.close()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+__all__ = ["IngestResult", "Ingestor", "digest", "ingest"]

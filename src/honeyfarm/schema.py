@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: MIT
+"""The one event schema every source is mapped into.
+
+Each column is declared once here with its DuckDB type, its Elastic Common
+Schema (ECS) equivalent and a short meaning. The lake writer, the parsers, the
+docs (``docs/schema.md``) and the tests all read this table, so a column is
+added in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+    ecs: str
+    doc: str
+
+
+#: Columns of the ``events`` table, in storage order. ``date`` is not stored in
+#: the files: it is the Hive partition key (``date=YYYY-MM-DD/``) derived from ``ts``.
+EVENT_COLUMNS: tuple[Column, ...] = (
+    Column("ts", "TIMESTAMP", "@timestamp", "Event time, UTC, microseconds (plain TIMESTAMP, no zone)."),
+    Column("event_id", "BIGINT", "event.id", "Stable 63-bit id of the input record; the dedup key."),
+    Column("eventid", "VARCHAR", "event.action", "Dotted `<honeypot>.<object>.<action>` id from the registry."),
+    Column("source_format", "VARCHAR", "event.module", "Parser that produced the event (`cowrie`, `honeyfarm`, ...)."),
+    Column("sensor", "VARCHAR", "observer.name", "Sensor (honeypot host) name."),
+    Column("session", "VARCHAR", "network.session_id", "Honeypot session id (one attacker connection)."),
+    Column("src_ip", "VARCHAR", "source.ip", "Attacker address, IPv4-mapped IPv6 unwrapped."),
+    Column("src_port", "INTEGER", "source.port", "Attacker port."),
+    Column("dst_ip", "VARCHAR", "destination.ip", "Sensor address, or the requested target for proxy (direct-tcpip) events."),
+    Column("dst_port", "INTEGER", "destination.port", "Sensor port, or the requested target port for proxy events."),
+    Column("transport", "VARCHAR", "network.transport", "`tcp` or `udp`."),
+    Column("protocol", "VARCHAR", "network.protocol", "Application protocol (`ssh`, `telnet`, `http`, ...)."),
+    Column("username", "VARCHAR", "user.name", "Login name tried by the attacker."),
+    Column("password", "VARCHAR", "honeyfarm.password", "Password tried by the attacker (no ECS field exists)."),
+    Column("command", "VARCHAR", "process.command_line", "Command line typed or sent for execution."),
+    Column("url", "VARCHAR", "url.original", "URL of a download or request."),
+    Column("sha256", "VARCHAR", "file.hash.sha256", "SHA-256 of a downloaded or uploaded file."),
+    Column("client_version", "VARCHAR", "user_agent.original", "Client software banner (SSH version string, HTTP user agent)."),
+    Column("hassh", "VARCHAR", "tls.client.ja3 (analogue)", "HASSH fingerprint of the SSH client's key exchange."),
+    Column("duration", "DOUBLE", "event.duration (seconds, not ns)", "Session or TTY log duration in seconds."),
+    Column("src_country", "VARCHAR", "source.geo.country_iso_code", "ISO 3166-1 alpha-2 country of `src_ip`."),
+    Column("src_country_name", "VARCHAR", "source.geo.country_name", "Country name (English)."),
+    Column("src_city", "VARCHAR", "source.geo.city_name", "City name (English)."),
+    Column("src_lat", "DOUBLE", "source.geo.location.lat", "Latitude."),
+    Column("src_lon", "DOUBLE", "source.geo.location.lon", "Longitude."),
+    Column("src_asn", "BIGINT", "source.as.number", "Autonomous system number."),
+    Column("src_as_org", "VARCHAR", "source.as.organization.name", "Autonomous system organisation."),
+    Column("extra", "VARCHAR", "(flattened original)", "JSON object of every source field not mapped to a column."),
+)
+
+EVENT_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in EVENT_COLUMNS)
+
+GEO_COLUMNS: tuple[str, ...] = (
+    "src_country",
+    "src_country_name",
+    "src_city",
+    "src_lat",
+    "src_lon",
+    "src_asn",
+    "src_as_org",
+)
+
+#: Columns of the ``dead_letter`` table: records that could not be parsed.
+DEAD_LETTER_COLUMNS: tuple[Column, ...] = (
+    Column("ingested_at", "TIMESTAMP", "event.ingested", "When the record was rejected (UTC)."),
+    Column("dead_id", "BIGINT", "event.id", "Stable id of (file identity, line, raw bytes); the dedup key."),
+    Column("file", "VARCHAR", "log.file.path", "Path the record was read from."),
+    Column("line", "BIGINT", "log.file.line (non-ECS)", "1-based line number in the (decompressed) file."),
+    Column("source_format", "VARCHAR", "event.module", "Format the file was read as."),
+    Column("reason", "VARCHAR", "error.message", "Why the record was rejected."),
+    Column("raw", "BLOB", "event.original", "The record's bytes exactly as read, up to `ingest.max_record_bytes`."),
+    Column("raw_size", "BIGINT", "(none)", "Size of the original record in bytes (larger than `raw` when capped)."),
+)
+
+DEAD_LETTER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in DEAD_LETTER_COLUMNS)
+
+
+def create_table_sql(name: str, columns: tuple[Column, ...]) -> str:
+    """``CREATE TABLE`` statement with the given columns (used for empty views)."""
+    cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
+    return f"CREATE OR REPLACE TEMP TABLE {name} ({cols})"
