@@ -327,7 +327,7 @@ class Ingestor:
             flist = "[" + ", ".join(_sql_path(f) for f in existing_files) + "]"
             existing = (
                 f"SELECT event_id, date FROM read_parquet({flist}, hive_partitioning=true, "
-                "hive_types={'date': DATE})"
+                "hive_types={'date': 'DATE'})"
             )
         else:
             existing = "SELECT NULL::BIGINT AS event_id, NULL::DATE AS date WHERE false"

@@ -181,7 +181,7 @@ class Lake:
                 glob = _sql_path(self.table_dir(table) / "date=*" / "*.parquet")
                 con.execute(
                     f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({glob}, "
-                    "hive_partitioning=true, hive_types={'date': DATE}, union_by_name=true)"
+                    "hive_partitioning=true, hive_types={'date': 'DATE'}, union_by_name=true)"
                 )
             else:
                 con.execute(create_table_sql(f"_empty_{table}", columns))

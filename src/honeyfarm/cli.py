@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: MIT
+"""The ``honeyfarm`` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+from honeyfarm.config import Config, ConfigError, load_config, resolve_lake
+from honeyfarm.views.render import print_table, write_csv, write_json
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run honeypots and analyse what they catch: ingest logs into a Parquet lake, query it, report on it.",
+    rich_markup_mode=None,
+)
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="honeyfarm.toml (default: $HONEYFARM_CONFIG or ./honeyfarm.toml).")]  # noqa: UP045
+LakeOpt = Annotated[Optional[Path], typer.Option("--lake", help="Lake directory (default: $HONEYFARM_LAKE, the config, ./honeyfarm-data).")]  # noqa: UP045
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV on stdout (formula injection neutralised).")]
+
+err = Console(stderr=True, highlight=False)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (gzip/zstd read transparently).")],
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format instead of detecting it per file.")] = None,  # noqa: UP045
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    as_json: JsonOpt = False,
+    progress: Annotated[bool, typer.Option(help="Progress bar (default: when stderr is a terminal).")] = True,
+) -> None:
+    """Ingest honeypot logs into the lake: parse, enrich, dedup; bad records go to dead-letter."""
+    from honeyfarm.collect.files import InputError, expand_paths
+    from honeyfarm.formats import get_format
+    from honeyfarm.lake.store import LakeBusy
+    from honeyfarm.pipeline import ingest as run_ingest
+
+    cfg = _config(config)
+    root = resolve_lake(cfg, lake)
+    if fmt is not None:
+        try:
+            get_format(fmt)
+        except KeyError as exc:
+            err.print(str(exc.args[0]), markup=False)
+            raise typer.Exit(2) from None
+    show = progress and err.is_terminal and not as_json
+    try:
+        if show:
+            try:
+                total = sum(p.stat().st_size for p in expand_paths(paths))
+            except InputError:
+                total = None
+            with Progress(
+                TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                console=err, transient=True,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("ingest", total=total)
+                result = run_ingest(paths, cfg, root, fmt, lambda n: bar.advance(task, n))
+        else:
+            result = run_ingest(paths, cfg, root, fmt)
+    except LakeBusy as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(3) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=True) + "\n")
+    else:
+        out = _stdout()
+        out.print(
+            f"ingested {result.ingested:,} events, {result.duplicates:,} duplicates skipped, "
+            f"{result.dead_letter:,} to dead-letter, from {result.files} file(s) into {root}",
+            markup=False,
+        )
+        for p in result.pending:
+            err.print(f"waiting: {p['file']} ends with an unfinished line ({p['bytes']} bytes)", markup=False)
+    for e in result.errors:
+        err.print(f"error: {e}", markup=False)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL over the views `events` and `dead_letter`.")],
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Run SQL (DuckDB dialect) over the lake."""
+    import duckdb
+
+    from honeyfarm.lake.store import Lake
+
+    cfg = _config(config)
+    con = Lake(resolve_lake(cfg, lake), cfg.lake).connect(cfg.ingest.threads)
+    try:
+        table = con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:
+        err.print(f"query failed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _emit(table, as_json, as_csv, None)
+
+
+def _emit(table: object, as_json: bool, as_csv: bool, title: str | None) -> None:
+    import pyarrow as pa
+
+    assert isinstance(table, pa.Table)
+    if as_json:
+        write_json(table, sys.stdout)
+    elif as_csv:
+        write_csv(table, sys.stdout)
+    else:
+        print_table(table, _stdout(), title)
+
+
+def _parse_time(s: str | None) -> dt.datetime | None:
+    if s is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date or time: {s!r}") from None
+    return t
+
+
+@app.command()
+def report(
+    panel: Annotated[Optional[str], typer.Argument(help=f"One of: {', '.join(PANELS)} (default: a summary).")] = None,  # noqa: UP045
+    since: Annotated[Optional[str], typer.Option(help="Start (ISO 8601, UTC unless an offset is given).")] = None,  # noqa: UP045
+    until: Annotated[Optional[str], typer.Option(help="End, exclusive (ISO 8601).")] = None,  # noqa: UP045
+    sensor: Annotated[Optional[list[str]], typer.Option(help="Only this sensor (repeatable).")] = None,  # noqa: UP045
+    country: Annotated[Optional[list[str]], typer.Option(help="Only this source country, ISO code (repeatable).")] = None,  # noqa: UP045
+    honeypot: Annotated[Optional[list[str]], typer.Option(help="Only this honeypot, e.g. cowrie (repeatable).")] = None,  # noqa: UP045
+    limit: Annotated[Optional[int], typer.Option(help="Rows per panel.")] = None,  # noqa: UP045
+    bucket: Annotated[str, typer.Option(help="timeline: hour or day.")] = "hour",
+    by_country: Annotated[bool, typer.Option("--by-country", help="timeline: split by country.")] = False,
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Report panels over the lake (overview, top-*, timeline, client-versions, hassh, downloads, eventids)."""
+    from honeyfarm.lake.store import Lake
+
+    cfg = _config(config)
+    if panel is not None and panel not in PANELS:
+        err.print(f"unknown panel {panel!r}; known: {', '.join(PANELS)}", markup=False)
+        raise typer.Exit(2)
+    if as_csv and panel is None:
+        err.print("--csv needs one panel name", markup=False)
+        raise typer.Exit(2)
+    filters = Filters(
+        since=_parse_time(since), until=_parse_time(until), sensors=tuple(sensor or ()),
+        countries=tuple(c.upper() for c in country or ()), honeypots=tuple(honeypot or ()),
+    )  # fmt: skip
+    con = Lake(resolve_lake(cfg, lake), cfg.lake).connect(cfg.ingest.threads)
+    names = [panel] if panel else list(SUMMARY_PANELS)
+    results = {}
+    for name in names:
+        p = PANELS[name]
+        kwargs: dict[str, object] = {"limit": limit or p.default_limit}
+        if name == "timeline":
+            kwargs.update(bucket=bucket, by_country=by_country)
+        try:
+            results[name] = p.func(con, filters, **kwargs)
+        except ValueError as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(2) from None
+    if as_json:
+        if panel:
+            write_json(results[panel], sys.stdout)
+        else:
+            from honeyfarm.views.render import _json_default
+
+            body = {k: v.to_pylist() for k, v in results.items()}
+            sys.stdout.write(json.dumps(body, default=_json_default, ensure_ascii=True) + "\n")
+        return
+    for name, table in results.items():
+        _emit(table, False, as_csv, None if as_csv else name)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option("--dir", help="Where the synthetic logs and the demo lake go.")] = Path("honeyfarm-demo"),
+    events: Annotated[int, typer.Option(help="Synthetic events to generate.")] = 200_000,
+    config: ConfigOpt = None,
+) -> None:
+    """Generate a labelled synthetic attack dataset, ingest it, print the report panels."""
+    from honeyfarm.demo.run import run_demo
+
+    cfg = _config(config)
+    run_demo(cfg, workdir, events, _stdout())
+
+
+@app.command()
+def compact(
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    min_files: Annotated[int, typer.Option(help="Compact partitions with at least this many files.")] = 2,
+) -> None:
+    """Merge each date partition's small files into one (crash-safe)."""
+    from honeyfarm.lake.store import Lake
+
+    cfg = _config(config)
+    lk = Lake(resolve_lake(cfg, lake), cfg.lake)
+    with lk.writer():
+        con = lk.connect(cfg.ingest.threads, cfg.ingest.memory_limit)
+        n = 0
+        for table in ("events", "dead_letter"):
+            for d in lk.partitions(table):
+                n += lk.compact(con, table, d, min_files)
+    _stdout().print(f"compacted {n} partition(s)", markup=False)
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats ingest knows."""
+    from honeyfarm.formats import registry
+
+    for f in sorted(registry().values(), key=lambda f: f.priority):
+        typer.echo(f"{f.name:12} {f.description}")
+
+
+@app.command()
+def eventids(as_json: JsonOpt = False) -> None:
+    """List the eventid registry."""
+    from honeyfarm.eventids import EVENT_IDS
+
+    if as_json:
+        typer.echo(json.dumps(EVENT_IDS, indent=1))
+        return
+    for k, v in EVENT_IDS.items():
+        typer.echo(f"{k:40} {v}")
+
+
+@app.command()
+def geoip(
+    ips: Annotated[list[str], typer.Argument(help="Addresses to look up.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Look addresses up in the configured GeoIP/ASN databases."""
+    from honeyfarm.enrich.geoip import GeoIP
+
+    cfg = _config(config)
+    geo = GeoIP(cfg.geoip)
+    _emit(geo.lookup(ips), as_json, False, None)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

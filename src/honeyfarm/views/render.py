@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: MIT
+"""Rendering Arrow tables for people and programs, safely.
+
+Every string in a panel may come from an attacker (a username, a command, a
+client banner), so:
+
+* on a terminal, control characters (C0, DEL, C1 — ESC and CSI among them)
+  are shown as visible ``\\xNN`` escapes, never sent raw, and cells are
+  capped; rich markup in the data is not interpreted;
+* in CSV, a cell that a spreadsheet would read as a formula (starting with
+  ``=``, ``+``, ``-``, ``@``, tab or carriage return) is prefixed with ``'``
+  (OWASP's advice against CSV injection);
+* JSON is written ASCII-only, so no raw control or bidi character leaves.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from typing import Any, TextIO
+
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CELL_CAP = 120
+
+
+def escape_terminal(s: str, cap: int = CELL_CAP) -> str:
+    """``s`` with control and bidi-override characters made visible, capped at ``cap`` characters."""
+    out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", s)
+    if len(out) > cap:
+        out = out[: cap - 1] + "…"
+    return out
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell, neutralised against formula injection."""
+    if value is None:
+        return ""
+    s = _plain(value)
+    if isinstance(value, str) and s.startswith(FORMULA_START):
+        return "'" + s
+    return s
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def to_records(table: pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist()
+
+
+def write_json(table: pa.Table, out: TextIO) -> None:
+    json.dump(to_records(table), out, default=_json_default, ensure_ascii=True)
+    out.write("\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, dt.datetime | dt.date):
+        return o.isoformat()
+    if isinstance(o, bytes):
+        return o.decode("utf-8", "backslashreplace")
+    if isinstance(o, dt.timedelta):
+        return o.total_seconds()
+    return str(o)
+
+
+def write_csv(table: pa.Table, out: TextIO) -> None:
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow([csv_cell(n) for n in table.column_names])
+    for rec in table.to_pylist():
+        w.writerow([csv_cell(rec[n]) for n in table.column_names])
+
+
+def to_csv_string(table: pa.Table) -> str:
+    buf = io.StringIO()
+    write_csv(table, buf)
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> Text:
+    if isinstance(value, dt.datetime):
+        return Text(value.strftime("%Y-%m-%d %H:%M:%S"))
+    if value is None:
+        return Text("-", style="dim")
+    if isinstance(value, float):
+        return Text(f"{value:.4g}")
+    if isinstance(value, int):
+        return Text(f"{value:,}")
+    return Text(escape_terminal(_plain(value)))
+
+
+def print_table(table: pa.Table, console: Console, title: str | None = None) -> None:
+    """A rich table; every cell is plain ``Text`` (no markup), escaped and capped."""
+    t = Table(title=Text(title) if title else None, title_justify="left", header_style="bold")
+    for name in table.column_names:
+        numeric = pa.types.is_integer(table.schema.field(name).type) or pa.types.is_floating(
+            table.schema.field(name).type
+        )
+        t.add_column(Text(escape_terminal(name)), justify="right" if numeric else "left", overflow="fold")
+    for rec in table.to_pylist():
+        t.add_row(*[_cell(rec[n]) for n in table.column_names])
+    if table.num_rows == 0:
+        console.print(Text(f"{title}: no data" if title else "no data", style="dim"))
+        return
+    console.print(t)
