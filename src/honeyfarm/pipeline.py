@@ -318,51 +318,59 @@ class Ingestor:
         self.con.unregister("geo_arrow")
 
     def _dedup_and_stage(self, out: Path) -> None:
+        """Drop events already in the lake or repeated in the batch; stage the rest, one file per date.
+
+        Duplicates are rare, so they are found first as a (small) set of row
+        ids; the write is then a plain filtered scan, and writing one file per
+        date directly is about twice as fast as DuckDB's PARTITION_BY writer.
+        """
         con = self.con
-        dates = [str(r[0]) for r in con.execute(
-            "SELECT DISTINCT ts::DATE FROM mapped WHERE _reason IS NULL"
+        dates = [r[0] for r in con.execute(
+            "SELECT DISTINCT ts::DATE FROM mapped WHERE _reason IS NULL ORDER BY 1"
         ).fetchall()]  # fmt: skip
-        existing_files = [f for d in dates for f in self.lake.partition_files("events", d)]
+        existing_files = [f for d in dates for f in self.lake.partition_files("events", str(d))]
+        repeated = """
+          SELECT _row FROM mapped WHERE _reason IS NULL AND event_id IN (
+            SELECT event_id FROM mapped WHERE _reason IS NULL GROUP BY event_id HAVING count(*) > 1)
+          QUALIFY row_number() OVER (PARTITION BY event_id, ts::DATE ORDER BY _row) > 1"""
+        drop = [repeated]
         if existing_files:
             flist = "[" + ", ".join(_sql_path(f) for f in existing_files) + "]"
-            existing = (
-                f"SELECT event_id, date FROM read_parquet({flist}, hive_partitioning=true, "
-                "hive_types={'date': 'DATE'})"
+            drop.append(
+                f"""SELECT m._row FROM mapped m SEMI JOIN (SELECT event_id, date FROM read_parquet({flist},
+                hive_partitioning=true, hive_types={{'date': 'DATE'}})) e
+                ON e.event_id = m.event_id AND e.date = m.ts::DATE WHERE m._reason IS NULL"""
             )
-        else:
-            existing = "SELECT NULL::BIGINT AS event_id, NULL::DATE AS date WHERE false"
-        cols = []
-        for c in EVENT_COLUMN_NAMES:
-            if c in GEO_COLUMNS:
-                cols.append(f'coalesce(g."{c}", u."{c}") AS "{c}"')
-            else:
-                cols.append(f'u."{c}"')
-        con.execute(
-            f"""
-CREATE OR REPLACE TEMP TABLE final AS
-WITH uniq AS (
-  SELECT * FROM mapped WHERE _reason IS NULL
-  QUALIFY row_number() OVER (PARTITION BY event_id, ts::DATE ORDER BY _row) = 1
-)
-SELECT {", ".join(cols)}, u.ts::DATE AS date, u._fmt
-FROM uniq u LEFT JOIN geo g ON g.ip = u.src_ip
-WHERE NOT EXISTS (SELECT 1 FROM ({existing}) e WHERE e.event_id = u.event_id AND e.date = u.ts::DATE)
-"""
-        )
+        con.execute("CREATE OR REPLACE TEMP TABLE dropped AS " + " UNION ".join(drop))
         read = dict(con.execute("SELECT _fmt, count(*) FROM mapped WHERE _reason IS NULL GROUP BY 1").fetchall())
-        kept = dict(con.execute("SELECT _fmt, count(*) FROM final GROUP BY 1").fetchall())
+        dups = dict(con.execute(
+            "SELECT _fmt, count(*) FROM mapped WHERE _row IN (SELECT _row FROM dropped) GROUP BY 1"
+        ).fetchall())  # fmt: skip
         for fmt, n in read.items():
             c = self.result.counts(fmt)
-            c.ingested += kept.get(fmt, 0)
-            c.duplicates += n - kept.get(fmt, 0)
-            self.result.ingested += kept.get(fmt, 0)
-            self.result.duplicates += n - kept.get(fmt, 0)
-        if kept:
+            d = dups.get(fmt, 0)
+            c.ingested += n - d
+            c.duplicates += d
+            self.result.ingested += n - d
+            self.result.duplicates += d
+        cols = []
+        for c_name in EVENT_COLUMN_NAMES:
+            if c_name in GEO_COLUMNS:
+                cols.append(f'coalesce(g."{c_name}", m."{c_name}") AS "{c_name}"')
+            else:
+                cols.append(f'm."{c_name}"')
+        any_dropped = bool(dups)
+        for d in dates:
+            target = out / f"date={d}" / f"part-{uuid.uuid4()}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            not_dropped = "AND m._row NOT IN (SELECT _row FROM dropped)" if any_dropped else ""
             con.execute(
-                f"COPY (SELECT * EXCLUDE (_fmt) FROM final) TO {_sql_path(out)} "
-                f"({self.lake.parquet_options()}, PARTITION_BY (date), FILENAME_PATTERN 'part-{{uuid}}')"
+                f"""COPY (SELECT {", ".join(cols)} FROM mapped m LEFT JOIN geo g ON g.ip = m.src_ip
+                WHERE m._reason IS NULL AND m.ts >= '{d}'::DATE AND m.ts < '{d}'::DATE + INTERVAL 1 DAY {not_dropped})
+                TO {_sql_path(target)} ({self.lake.parquet_options()})"""
             )
-        self._touched = set(dates)
+        con.execute("DROP TABLE IF EXISTS dropped")
+        self._touched = {str(d) for d in dates}
 
     def _stage_dead(self, batch: _Batch, out: Path) -> None:
         if not batch.dead:
