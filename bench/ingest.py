@@ -87,7 +87,9 @@ def main() -> int:
     lake_size = du(lake / "events")
 
     print()
-    print(f"| ingest of {args.events:,} Cowrie events ({size / 1e6:.0f} MB), {args.threads} threads | s | events/s | MB/s |")
+    print(
+        f"| ingest of {args.events:,} Cowrie events ({size / 1e6:.0f} MB), {args.threads} threads | s | events/s | MB/s |"
+    )
     print("|---|---:|---:|---:|")
     print(f"| honeyfarm ingest (parse, map, GeoIP, dedup, partitioned lake) | {ours_t:.2f} | "
           f"{args.events / ours_t:,.0f} | {size / 1e6 / ours_t:.0f} |")  # fmt: skip

@@ -24,8 +24,14 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="honeyfarm.toml (default: $HONEYFARM_CONFIG or ./honeyfarm.toml).")]  # noqa: UP045
-LakeOpt = Annotated[Optional[Path], typer.Option("--lake", help="Lake directory (default: $HONEYFARM_LAKE, the config, ./honeyfarm-data).")]  # noqa: UP045
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="honeyfarm.toml (default: $HONEYFARM_CONFIG or ./honeyfarm.toml)."),
+]
+LakeOpt = Annotated[
+    Path | None,
+    typer.Option("--lake", help="Lake directory (default: $HONEYFARM_LAKE, the config, ./honeyfarm-data)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV on stdout (formula injection neutralised).")]
 
@@ -47,7 +53,9 @@ def _stdout() -> Console:
 @app.command()
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (gzip/zstd read transparently).")],
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Force a format instead of detecting it per file.")] = None,  # noqa: UP045
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="Force a format instead of detecting it per file.")
+    ] = None,
     config: ConfigOpt = None,
     lake: LakeOpt = None,
     as_json: JsonOpt = False,
@@ -153,7 +161,7 @@ def report(
     since: Annotated[Optional[str], typer.Option(help="Start (ISO 8601, UTC unless an offset is given).")] = None,  # noqa: UP045
     until: Annotated[Optional[str], typer.Option(help="End, exclusive (ISO 8601).")] = None,  # noqa: UP045
     sensor: Annotated[Optional[list[str]], typer.Option(help="Only this sensor (repeatable).")] = None,  # noqa: UP045
-    country: Annotated[Optional[list[str]], typer.Option(help="Only this source country, ISO code (repeatable).")] = None,  # noqa: UP045
+    country: Annotated[list[str] | None, typer.Option(help="Only this source country, ISO code (repeatable).")] = None,
     honeypot: Annotated[Optional[list[str]], typer.Option(help="Only this honeypot, e.g. cowrie (repeatable).")] = None,  # noqa: UP045
     limit: Annotated[Optional[int], typer.Option(help="Rows per panel.")] = None,  # noqa: UP045
     bucket: Annotated[str, typer.Option(help="timeline: hour or day.")] = "hour",
@@ -205,7 +213,9 @@ def report(
 
 @app.command()
 def demo(
-    workdir: Annotated[Path, typer.Option("--dir", help="Where the synthetic logs and the demo lake go.")] = Path("honeyfarm-demo"),
+    workdir: Annotated[Path, typer.Option("--dir", help="Where the synthetic logs and the demo lake go.")] = Path(
+        "honeyfarm-demo"
+    ),
     events: Annotated[int, typer.Option(help="Synthetic events to generate.")] = 200_000,
     config: ConfigOpt = None,
 ) -> None:

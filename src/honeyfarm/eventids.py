@@ -18,7 +18,7 @@ EVENT_IDS: dict[str, str] = {
     "cowrie.session.connect": "New TCP connection to the SSH or Telnet trap.",
     "cowrie.session.closed": "Connection closed; `duration` holds its length in seconds.",
     "cowrie.session.params": "Session parameters (architecture of the emulated host).",
-    "cowrie.session.file_download": "A file was fetched by a command (wget, curl, tftp, ftpget); `url`, `sha256`.",
+    "cowrie.session.file_download": "A command (wget, curl, tftp, ftpget) fetched a file; `url`, `sha256`.",
     "cowrie.session.file_download.failed": "A download attempted by a command failed; `url`.",
     "cowrie.session.file_upload": "A file was uploaded (SCP, SFTP, redirection); `sha256`.",
     "cowrie.session.input": "Raw input on a session (old Cowrie releases).",

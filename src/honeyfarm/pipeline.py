@@ -25,18 +25,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from honeyfarm.collect.checkpoint import CheckpointStore
-from honeyfarm.collect.files import Block, FileReader, InputError, digest, expand_paths, first_lines, read_head
+from honeyfarm.collect.files import Block, FileReader, InputError, expand_paths, first_lines, read_head
 from honeyfarm.config import Config
 from honeyfarm.enrich.geoip import GeoIP
 from honeyfarm.formats import Format, detect_format, get_format
@@ -127,14 +127,18 @@ class _Batch:
         rows = np.arange(self.rows, self.rows + n, dtype=np.int64)
         self.rows += n
         self.bytes += len(data)
-        binary = pa.LargeBinaryArray.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        binary = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        )
         keep = _not_blank(data, offsets)
         too_long = np.diff(offsets) > max_record
         if too_long.any():
             for i in np.flatnonzero(too_long).tolist():
                 raw = data[offsets[i] : offsets[i + 1]]
                 reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
-                self.dead.append(_Dead(str(path), head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw)))
+                self.dead.append(
+                    _Dead(str(path), head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw))
+                )
             keep &= ~too_long
         try:
             text = binary.cast(pa.large_string())
@@ -147,7 +151,9 @@ class _Batch:
                 except UnicodeDecodeError as exc:
                     keep[i] = False
                     reason = f"invalid UTF-8 at byte {exc.start}"
-                    self.dead.append(_Dead(str(path), head, block.first_line + i, fmt.name, reason, _strip(raw), len(_strip(raw))))
+                    self.dead.append(
+                        _Dead(str(path), head, block.first_line + i, fmt.name, reason, _strip(raw), len(_strip(raw)))
+                    )
             binary = binary.filter(pa.array(keep))
             rows = rows[keep]
             text = binary.cast(pa.large_string())
@@ -217,6 +223,7 @@ class Ingestor:
         self.checkpoints = CheckpointStore(lake.checkpoint_path)
         self.con = lake.connect(cfg.ingest.threads, cfg.ingest.memory_limit)
         self.result = IngestResult()
+        self._touched: set[str] = set()
 
     # ------------------------------------------------------------------ files
     def run(self, args: list[str], progress: ProgressFn | None = None) -> IngestResult:
@@ -289,8 +296,6 @@ class Ingestor:
             self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, str(seg.path), now)
         self.checkpoints.save()
         self._compact_touched()
-        import shutil
-
         shutil.rmtree(staged, ignore_errors=True)
 
     def _map(self, batch: _Batch) -> None:
@@ -303,7 +308,9 @@ class Ingestor:
         self.con.execute("CREATE OR REPLACE TEMP TABLE mapped AS " + "\nUNION ALL\n".join(selects))
 
     def _sql_dead(self, batch: _Batch) -> None:
-        rows = self.con.execute("SELECT _row, _reason, _fmt FROM mapped WHERE _reason IS NOT NULL ORDER BY _row").fetchall()
+        rows = self.con.execute(
+            "SELECT _row, _reason, _fmt FROM mapped WHERE _reason IS NOT NULL ORDER BY _row"
+        ).fetchall()
         for row, reason, fmt in rows:
             seg, i = batch.locate(row)
             raw = _strip(seg.block.data[seg.offsets[i] : seg.offsets[i + 1]])
@@ -415,8 +422,6 @@ class Ingestor:
             con.execute("DROP TABLE IF EXISTS dead")
             con.unregister("dead_arrow")
 
-    _touched: set[str] = set()
-
     def _compact_touched(self) -> None:
         for d in sorted(self._touched):
             self.lake.compact(self.con, "events", d)
@@ -440,8 +445,4 @@ def ingest(
             ing.con.close()
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-__all__ = ["IngestResult", "Ingestor", "digest", "ingest"]
+__all__ = ["IngestResult", "Ingestor", "ingest"]

@@ -38,9 +38,13 @@ def run_demo(cfg: Config, workdir: Path, events: int, out: Console) -> None:
     for name in SUMMARY_PANELS:
         p = PANELS[name]
         print_table(p.func(con, f, limit=p.default_limit if name != "overview" else 20), out, name)
-    print_table(PANELS["timeline"].func(con, f, limit=4, bucket="day", by_country=True), out, "timeline (per day, top countries)")
+    print_table(
+        PANELS["timeline"].func(con, f, limit=4, bucket="day", by_country=True),
+        out,
+        "timeline (per day, top countries)",
+    )
     out.print(
         f"\nTry: honeyfarm report top-credentials --lake {lake_root}   |   "
-        f"honeyfarm query \"SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC\" --lake {lake_root}",
+        f'honeyfarm query "SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC" --lake {lake_root}',
         markup=False,
     )

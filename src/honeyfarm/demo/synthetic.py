@@ -34,7 +34,8 @@ SENSORS: tuple[tuple[str, str, float], ...] = (
 )
 
 USERNAMES = ["root", "admin", "user", "ubuntu", "test", "oracle", "pi", "postgres", "guest", "support",
-             "ftpuser", "git", "deploy", "hadoop", "mysql", "nagios", "tomcat", "www-data", "centos", "ec2-user"]  # fmt: skip
+             "ftpuser", "git", "deploy", "hadoop", "mysql", "nagios", "tomcat", "www-data", "centos",
+             "ec2-user"]  # fmt: skip
 PASSWORDS = ["123456", "admin", "password", "root", "1234", "12345", "123456789", "qwerty", "12345678",
              "111111", "admin123", "test", "1qaz2wsx", "P@ssw0rd", "changeme", "raspberry", "toor",
              "default", "ubnt", "abc123"]  # fmt: skip
@@ -99,7 +100,9 @@ class Generator:
             extra_pass=[f"pw{rng.getrandbits(40):x}" for i in range(20000)],
         )
 
-    def sessions(self, events: int, sensors: tuple[tuple[str, str, float], ...] = SENSORS) -> Iterator[tuple[str, list[str]]]:
+    def sessions(
+        self, events: int, sensors: tuple[tuple[str, str, float], ...] = SENSORS
+    ) -> Iterator[tuple[str, list[str]]]:
         """Yield ``(sensor, lines)`` per session until ``events`` lines were produced."""
         rng, p = self.rng, self.pools
         names = [s[0] for s in sensors]
@@ -179,7 +182,9 @@ class Generator:
         return out
 
 
-def write_cowrie_log(path: Path, events: int, seed: int = 7, days: float = 7.0, start: dt.datetime | None = None) -> int:
+def write_cowrie_log(
+    path: Path, events: int, seed: int = 7, days: float = 7.0, start: dt.datetime | None = None
+) -> int:
     """Write ``events`` synthetic Cowrie lines (all sensors mixed) to one file; returns its size."""
     gen = Generator(seed=seed, days=days, start=start)
     path.parent.mkdir(parents=True, exist_ok=True)

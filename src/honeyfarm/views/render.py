@@ -34,7 +34,9 @@ CELL_CAP = 120
 
 def escape_terminal(s: str, cap: int = CELL_CAP) -> str:
     """``s`` with control and bidi-override characters made visible, capped at ``cap`` characters."""
-    out = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", s)
+    out = _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", s
+    )
     if len(out) > cap:
         out = out[: cap - 1] + "…"
     return out
