@@ -32,7 +32,7 @@ EVENT_IDS: dict[str, str] = {
     "cowrie.command.input": "Command line entered in the shell or sent for exec; `command`.",
     "cowrie.command.success": "Command recognised by the emulated shell (old releases); `command`.",
     "cowrie.command.failed": "Command not found in the emulated shell; `command`.",
-    "cowrie.direct-tcpip.request": "Request to proxy a TCP connection through the honeypot; target in `dst_ip`/`dst_port`.",
+    "cowrie.direct-tcpip.request": "Request to proxy TCP through the honeypot; target in `dst_ip`/`dst_port`.",
     "cowrie.direct-tcpip.data": "Data sent through a refused proxy request; target in `dst_ip`/`dst_port`.",
     "cowrie.log.open": "TTY log opened (old releases).",
     "cowrie.log.closed": "TTY log closed; `duration`, log name and size in `extra`.",
