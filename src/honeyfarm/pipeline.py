@@ -131,10 +131,10 @@ class _Batch:
             pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
         keep = _not_blank(data, offsets)
-        too_long = np.diff(offsets) > max_record
+        too_long = np.diff(offsets) - 1 > max_record  # without the newline
         if too_long.any():
             for i in np.flatnonzero(too_long).tolist():
-                raw = data[offsets[i] : offsets[i + 1]]
+                raw = _strip(data[offsets[i] : offsets[i + 1]])
                 reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
                 self.dead.append(
                     _Dead(str(path), head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw))
@@ -267,8 +267,11 @@ class Ingestor:
             if batch.bytes >= self.cfg.ingest.batch_bytes:
                 self._commit(batch)
                 batch = _Batch()
-        if reader.result.pending_bytes:
-            self.result.pending.append({"file": str(path), "bytes": reader.result.pending_bytes})
+        if reader.result.pending_bytes or reader.result.truncated_stream:
+            pending: dict[str, Any] = {"file": str(path), "bytes": reader.result.pending_bytes}
+            if reader.result.truncated_stream:
+                pending["reason"] = "compressed stream cut short (still being written?)"
+            self.result.pending.append(pending)
         return batch
 
     # ----------------------------------------------------------------- commit
@@ -314,6 +317,8 @@ class Ingestor:
         for row, reason, fmt in rows:
             seg, i = batch.locate(row)
             raw = _strip(seg.block.data[seg.offsets[i] : seg.offsets[i + 1]])
+            if not raw.strip():
+                continue  # a line of only whitespace is not a record (short ones never reach SQL)
             batch.dead.append(_Dead(str(seg.path), seg.head, seg.block.first_line + i, fmt, reason, raw, len(raw)))
 
     def _enrich(self) -> None:

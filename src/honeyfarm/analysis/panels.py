@@ -68,7 +68,7 @@ def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     """Events, sessions, unique source IPs, first and last seen: all sensors, then each sensor."""
     where, params = f.where()
     sql = f"""
-    SELECT coalesce(sensor, '(all)') AS sensor, count(*) AS events,
+    SELECT CASE WHEN GROUPING(sensor) = 1 THEN '(all)' ELSE sensor END AS sensor, count(*) AS events,
            count(DISTINCT (sensor, session)) AS sessions, count(DISTINCT src_ip) AS unique_ips,
            min(ts) AS first_seen, max(ts) AS last_seen
     FROM events {where}

@@ -82,9 +82,53 @@ def open_stream(path: Path) -> BinaryIO:
     if kind == "gzip":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if kind == "zstd":
-        raw = open(path, "rb")  # noqa: SIM115 - closed with the reader
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True, read_across_frames=True)  # type: ignore[return-value]
+        return io.BufferedReader(_ZstdStream(path), buffer_size=1 << 20)  # type: ignore[return-value]
     return open(path, "rb")
+
+
+class _ZstdStream(io.RawIOBase):
+    """Decompresses every frame of a zstd file; raises EOFError if the last frame is cut short.
+
+    ``zstandard``'s own stream reader returns a silent EOF on a truncated frame,
+    which would make a file still being written look finished (and its last,
+    partial line look complete). gzip raises; this does the same.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._d = zstandard.ZstdDecompressor().decompressobj()
+        self._fed = False  # input given to the current frame
+        self._out = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._out:
+            chunk = self._f.read(1 << 20)
+            if not chunk:
+                if self._fed and not self._d.eof:
+                    raise EOFError("zstd stream ended before the end of its frame")
+                return 0
+            self._feed(chunk)
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _feed(self, data: bytes) -> None:
+        while data:
+            self._fed = True
+            self._out += self._d.decompress(data)
+            if not self._d.eof:
+                return
+            data = self._d.unused_data  # next frame
+            self._d = zstandard.ZstdDecompressor().decompressobj()
+            self._fed = False
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
 
 
 def read_head(path: Path) -> bytes:
@@ -183,16 +227,36 @@ class FileReader:
             yield from self._blocks(f, offset, lines, prev)
 
     def _read(self, f: BinaryIO) -> bytes:
-        try:
+        if not self.compressed:
             return f.read(self.block_bytes)
-        except (EOFError, gzip.BadGzipFile, zstandard.ZstdError):
-            # A compressed stream cut short (still being written, or damaged):
-            # every whole line before the cut is kept; the rest stays pending.
-            self.result.truncated_stream = True
-            return b""
+        # Compressed streams are read in small pieces: a stream cut short raises
+        # on the read that hits the cut and drops what that read decompressed, so
+        # a small read keeps everything before it. The rest stays pending.
+        parts: list[bytes] = []
+        got = 0
+        while got < self.block_bytes and not self.result.truncated_stream:
+            try:
+                piece = f.read(min(1 << 16, self.block_bytes - got))
+            except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError):
+                self.result.truncated_stream = True
+                break
+            if not piece:
+                break
+            parts.append(piece)
+            got += len(piece)
+        return b"".join(parts)
 
     def _blocks(self, f: BinaryIO, pos: int, lines: int, prev: bytes) -> Iterator[Block]:
         buf = b""  # bytes read but not yet emitted; buf[0] is at offset `pos`
+        if prev and not prev.endswith(b"\n"):
+            # Last time a finished last line was taken without its newline; the
+            # newline that has since been written ends that line, not a new one.
+            first = self._read(f)
+            if first.startswith(b"\n"):
+                pos += 1
+                prev = (prev + b"\n")[-TAIL_BYTES:]
+                first = first[1:]
+            buf = first
         oversized: list[tuple[int, bytes, int]] = []
         while True:
             chunk = self._read(f)
@@ -203,8 +267,8 @@ class FileReader:
                 if len(buf) > self.max_record_bytes:
                     # One line longer than we keep whole: a capped copy goes to
                     # dead-letter, the rest of the line is skipped, memory stays bounded.
-                    size, rest = self._skip_long_line(f, buf)
-                    oversized.append((lines + 1, buf[: self.max_record_bytes], size))
+                    size, content, rest = self._skip_long_line(f, buf)
+                    oversized.append((lines + 1, buf[: self.max_record_bytes], content))
                     lines += 1
                     pos += size
                     buf = rest
@@ -231,23 +295,31 @@ class FileReader:
             if eof:
                 return
 
-    def _skip_long_line(self, f: BinaryIO, buf: bytes) -> tuple[int, bytes]:
-        """Consume the rest of an over-long line; return its full size (with newline) and the bytes after it."""
+    def _skip_long_line(self, f: BinaryIO, buf: bytes) -> tuple[int, int, bytes]:
+        """Consume the rest of an over-long line.
+
+        Returns the bytes consumed (with the line ending), the record's own size
+        (without it) and the bytes read past the line.
+        """
         size = len(buf)
+        last = buf[-1:]
         while True:
             chunk = self._read(f)
             if not chunk:
-                return size, b""
+                return size, size, b""
             nl = chunk.find(b"\n")
             if nl != -1:
-                return size + nl + 1, chunk[nl + 1 :]
+                before = chunk[nl - 1 : nl] if nl else last
+                ending = 2 if before == b"\r" else 1
+                return size + nl + 1, size + nl + 1 - ending, chunk[nl + 1 :]
             size += len(chunk)
+            last = chunk[-1:]
 
 
 def _skip(f: BinaryIO, n: int) -> None:
     if n <= 0:
         return
-    if isinstance(f, io.BufferedReader | io.FileIO):
+    if isinstance(f, io.BufferedReader | io.FileIO) and not isinstance(getattr(f, "raw", None), _ZstdStream):
         f.seek(n)
         return
     left = n

@@ -80,7 +80,9 @@ def _json_default(o: Any) -> Any:
 
 
 def write_csv(table: pa.Table, out: TextIO) -> None:
-    w = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes any value holding \r or \n, so an
+    # attacker-supplied carriage return cannot start a new row.
+    w = csv.writer(out, lineterminator="\r\n")
     w.writerow([csv_cell(n) for n in table.column_names])
     for rec in table.to_pylist():
         w.writerow([csv_cell(rec[n]) for n in table.column_names])
