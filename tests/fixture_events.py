@@ -118,11 +118,8 @@ def to_line(ev: dict[str, Any]) -> str:
     """One JSON line in the event's source format."""
     rec = {k: v for k, v in ev.items() if not k.startswith("_")}
     ts = ev["_ts"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if ev["_fmt"] == "cowrie":
-        rec = {"timestamp": ts, **rec}
-    else:
-        rec = {"ts": ts, **rec}
-    return json.dumps(rec)
+    key = "timestamp" if ev["_fmt"] == "cowrie" else "ts"
+    return json.dumps({key: ts, **rec})
 
 
 def write_logs(folder: Path, events: list[dict[str, Any]] | None = None) -> list[Path]:

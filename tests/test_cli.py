@@ -240,10 +240,7 @@ def test_query_csv(lake: Path, tmp_path: Path) -> None:
     sql = "SELECT sensor, count(*) AS n, min(ts) AS first FROM events GROUP BY 1 ORDER BY 1"
     out = ok(hf("query", sql, "--lake", str(lake), "--csv", cwd=tmp_path))
     assert out == (
-        "sensor,n,first\n"
-        "alpha,17,2024-03-01 10:00:00\n"
-        "beta,18,2024-03-02 09:15:00\n"
-        "gamma,4,2024-03-02 12:00:00\n"
+        "sensor,n,first\nalpha,17,2024-03-01 10:00:00\nbeta,18,2024-03-02 09:15:00\ngamma,4,2024-03-02 12:00:00\n"
     )
 
 
@@ -253,7 +250,9 @@ def test_query_human_table(lake: Path, tmp_path: Path) -> None:
 
 
 def test_query_dead_letter_view_exists(lake: Path, tmp_path: Path) -> None:
-    out = json.loads(ok(hf("query", "SELECT count(*) AS n FROM dead_letter", "--lake", str(lake), "--json", cwd=tmp_path)))
+    out = json.loads(
+        ok(hf("query", "SELECT count(*) AS n FROM dead_letter", "--lake", str(lake), "--json", cwd=tmp_path))
+    )
     assert out == [{"n": 0}]
 
 
@@ -371,3 +370,24 @@ def test_demo_generates_ingests_and_prints_panels_labelled_synthetic(tmp_path: P
     # the demo lake is a normal lake
     out = json.loads(ok(hf("report", "overview", "--lake", "D/lake", "--json", cwd=tmp_path)))
     assert out[0]["sensor"] == "(all)" and out[0]["events"] == 5000
+
+
+def _strict_json(text: str) -> Any:
+    """Parse as RFC 8259 JSON: NaN and Infinity are not JSON (jq, JavaScript and most parsers reject them)."""
+
+    def reject(name: str) -> Any:
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_query_json_is_strict_json_even_for_nan_and_infinity(lake: Path, tmp_path: Path) -> None:
+    sql = "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, '-inf'::DOUBLE AS c, 1.5 AS d"
+    out = _strict_json(ok(hf("query", sql, "--lake", str(lake), "--json", cwd=tmp_path)))
+    assert len(out) == 1 and set(out[0]) == {"a", "b", "c", "d"}
+
+
+@pytest.mark.parametrize("args", [("report", "--json"), ("report", "top-ips", "--json"), ("eventids", "--json")])
+def test_json_outputs_are_strict_json(lake: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    extra = ("--lake", str(lake)) if args[0] == "report" else ()
+    _strict_json(ok(hf(*args, *extra, cwd=tmp_path)))

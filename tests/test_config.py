@@ -288,3 +288,11 @@ def test_commands_that_need_no_config_ignore_a_broken_one(tmp_path: Path) -> Non
     for args in (["eventids", "--json"], ["formats"], ["--help"]):
         p = _run(args, tmp_path, _env(HONEYFARM_CONFIG=str(bad)))
         assert p.returncode == 0, (args, p.stderr)
+
+
+def test_example_config_is_valid() -> None:
+    example = Path(__file__).resolve().parent.parent / "honeyfarm.example.toml"
+    cfg = load_config(example, env={})
+    assert cfg.lake.path == example.parent / "honeyfarm-data"  # written in the file: relative to it
+    assert cfg.ingest == IngestConfig()  # the example documents the defaults
+    assert cfg.geoip.enabled is True

@@ -134,8 +134,8 @@ def _csv_asn_dir(d: Path) -> Path:
         (int(ipaddress.ip_address("8.8.8.0")), int(ipaddress.ip_address("8.8.8.255")), 64510, "Tiny Org"),
         (int(ipaddress.ip_address("9.9.9.0")), int(ipaddress.ip_address("9.9.9.255")), 64511, "Org, With Comma"),
     ]
-    v6 = [(int(ipaddress.ip_address("2a00:1450::")), int(ipaddress.ip_address("2a00:1450:ffff:ffff:ffff:ffff:ffff:ffff")),
-           64512, "Six Org")]  # fmt: skip
+    net6 = ipaddress.ip_network("2a00:1450::/32")
+    v6 = [(int(net6.network_address), int(net6.broadcast_address), 64512, "Six Org")]
     (d / "asn-ipv4-num.csv").write_text("".join(f'{s},{e},{a},"{o}"\n' for s, e, a, o in v4))
     (d / "asn-ipv6-num.csv").write_text("".join(f'{s},{e},{a},"{o}"\n' for s, e, a, o in v6))
     return d

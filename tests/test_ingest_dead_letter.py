@@ -88,7 +88,11 @@ BAD: list[tuple[str, bytes, str]] = [
     ("dst_port_abc", good(9001, dst_port="22/tcp"), "dst_port"),
     ("duration_word", good(9002, duration="long"), "duration"),
     ("invalid_utf8", good(9003, username="caf\u00e9").replace(b"caf\\u00e9", b"caf\xe9"), "invalid UTF-8"),
-    ("invalid_utf8_ff", b'{"eventid":"cowrie.login.failed","timestamp":"2024-03-01T10:00:00Z","x":"\xff\xfe"}', "invalid UTF-8"),
+    (
+        "invalid_utf8_ff",
+        b'{"eventid":"cowrie.login.failed","timestamp":"2024-03-01T10:00:00Z","x":"\xff\xfe"}',
+        "invalid UTF-8",
+    ),
     ("trailing_garbage", b'{"eventid":"cowrie.login.failed","timestamp":"2024-03-01T10:00:00Z"} tail', "invalid JSON"),
 ]
 
@@ -129,7 +133,7 @@ def test_each_bad_record_lands_in_dead_letter_with_line_reason_and_raw(tmp_path:
     assert query(lake, "SELECT count(*) FROM events") == [(n_good,)]
     rows = dead_rows(lake)
     assert [row["line"] for row in rows] == [line for line, *_ in bad]
-    for row, (line, name, raw, reason) in zip(rows, bad, strict=True):
+    for row, (_line, name, raw, reason) in zip(rows, bad, strict=True):
         assert row["file"] == str(src), name
         assert row["source_format"] == "cowrie", name
         assert row["reason"].startswith(reason), (name, row["reason"])
@@ -138,7 +142,7 @@ def test_each_bad_record_lands_in_dead_letter_with_line_reason_and_raw(tmp_path:
             assert str(MAX_RECORD) in row["reason"]
         else:
             assert row["raw"] == raw, name
-            assert row["raw_size"] == len(raw), name
+        assert row["raw_size"] == len(raw), name
     ids = [row["dead_id"] for row in rows]
     assert len(set(ids)) == len(ids)
     assert all(row["ingested_at"] is not None for row in rows)
@@ -209,6 +213,17 @@ def test_line_longer_than_read_block_is_skipped_with_bounded_memory(tmp_path: Pa
     assert sorted(s for (s,) in query(lake, "SELECT session FROM events")) == ["good00001", "good00002", "good00003"]
 
 
+@pytest.mark.parametrize("size", [3000, 50_000], ids=["within-block", "longer-than-block"])
+def test_oversized_crlf_record_size_excludes_line_ending(tmp_path: Path, size: int) -> None:
+    big = padded(5, size)
+    src = tmp_path / "cowrie.json"
+    src.write_bytes(good(1) + b"\r\n" + big + b"\r\n" + good(2) + b"\r\n")
+    lake = tmp_path / "lake"
+    r = ingest([str(src)], cfg(batch_bytes=4096), lake)
+    assert (r.ingested, r.dead_letter) == (2, 1)
+    assert query(lake, "SELECT line, raw, raw_size FROM dead_letter") == [(2, big[:MAX_RECORD], size)]
+
+
 def test_record_of_exactly_max_record_bytes_is_kept(tmp_path: Path) -> None:
     """``max_record_bytes`` is the longest record kept whole: the line ending is not part of the record."""
     src = tmp_path / "cowrie.json"
@@ -255,7 +270,7 @@ def test_crlf_line_endings_are_not_part_of_the_record(tmp_path: Path) -> None:
 
 def test_reingest_same_file_adds_no_dead_letters(tmp_path: Path) -> None:
     src = tmp_path / "cowrie.json"
-    bad, n_good = _mixed_file(src)
+    bad, _ = _mixed_file(src)
     lake = tmp_path / "lake"
     ingest([str(src)], cfg(), lake)
     again = ingest([str(src)], cfg(), lake)

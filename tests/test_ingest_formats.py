@@ -236,7 +236,8 @@ def test_recursive_glob_selects_matching_files(tmp_path: Path) -> None:
 def test_glob_subset_and_overlapping_args_read_each_file_once(tmp_path: Path) -> None:
     sizes = _tree(tmp_path / "logs")
     logs = tmp_path / "logs"
-    r = ingest([str(logs / "a" / "*.json"), str(logs / "a" / "cowrie.json"), str(logs / "a")], NO_GEO, tmp_path / "lake")
+    args = [str(logs / "a" / "*.json"), str(logs / "a" / "cowrie.json"), str(logs / "a")]
+    r = ingest(args, NO_GEO, tmp_path / "lake")
     assert r.errors == []
     assert r.files == 2  # a/cowrie.json and a/b/cowrie.json.1, each once
     assert r.duplicates == 0

@@ -40,7 +40,8 @@ def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _toml(folder: Path, compact_min_files: int = 8) -> Path:
     p = folder / "honeyfarm.toml"
     p.write_text(
-        f"[ingest]\nbatch_bytes = {BATCH}\n\n[geoip]\nenabled = false\n\n[lake]\ncompact_min_files = {compact_min_files}\n"
+        f"[ingest]\nbatch_bytes = {BATCH}\n\n[geoip]\nenabled = false\n\n"
+        f"[lake]\ncompact_min_files = {compact_min_files}\n"
     )
     return p
 
@@ -50,7 +51,8 @@ def _env() -> dict[str, str]:
 
 
 def _cmd(log: Path, lake: Path, toml: Path) -> list[str]:
-    return [sys.executable, "-m", "honeyfarm.cli", "ingest", str(log), "--lake", str(lake), "--json", "--config", str(toml)]
+    return [sys.executable, "-m", "honeyfarm.cli", "ingest", str(log), "--lake", str(lake), "--json",
+            "--config", str(toml)]  # fmt: skip
 
 
 def _start(log: Path, lake: Path, toml: Path) -> subprocess.Popen[bytes]:
@@ -137,15 +139,19 @@ def test_sigkill_mid_ingest_then_rerun_gives_exact_counts(
     toml = _toml(tmp_path)
 
     proc = _start(big_log, lake, toml)
-    time.sleep(delay)
-    _kill(proc)
+    try:
+        time.sleep(delay)
+    finally:
+        _kill(proc)
     visible = _check_after_kill(lake)
 
     if seed % 2 == 0:
         # Kill the recovery run too, early, before letting it finish.
         proc = _start(big_log, lake, toml)
-        time.sleep(0.3 + rng.random())
-        _kill(proc)
+        try:
+            time.sleep(0.3 + rng.random())
+        finally:
+            _kill(proc)
         visible = _check_after_kill(lake)
 
     out = _run_to_completion(big_log, lake, toml)
@@ -165,19 +171,23 @@ def _kill_when(proc: subprocess.Popen[bytes], lake: Path, kind: str, timeout: fl
     deadline = time.monotonic() + timeout
     staging = lake / "_staging"
     journal_dir = lake / "_state" / "compaction"
-    while proc.poll() is None and time.monotonic() < deadline:
-        if kind == "compaction-copy":
-            # A compaction writes its one output file at the top of a staging dir
-            # (batches write under <staging>/events/date=.../).
-            hit = staging.is_dir() and any(staging.glob("*/part-*.parquet"))
-        else:
-            hit = journal_dir.is_dir() and any(journal_dir.glob("*.json"))
-        if hit:
-            _kill(proc)
-            return True
-        time.sleep(0.0005)
-    _kill(proc)
-    return False
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if kind == "compaction-copy":
+                    # A compaction writes its one output file at the top of a staging dir
+                    # (batches write under <staging>/events/date=.../).
+                    hit = any(staging.glob("*/part-*.parquet"))
+                else:
+                    hit = any(journal_dir.glob("*.json"))
+            except OSError:  # a directory vanished while we looked: the writer moved on
+                hit = False
+            if hit:
+                return True
+            time.sleep(0.0005)
+        return False
+    finally:
+        _kill(proc)
 
 
 @pytest.mark.parametrize("kind", ["compaction-copy", "compaction-journal"])

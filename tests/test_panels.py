@@ -405,7 +405,9 @@ def _assert_empty(con: Any, f: Filters) -> None:
 def test_empty_lake_gives_empty_panels_not_errors(tmp_path: Path) -> None:
     con = connect(tmp_path / "no-lake-yet")
     _assert_empty(con, Filters())
-    _assert_empty(con, Filters(since=T("2024-01-01T00:00:00"), sensors=("x",), countries=("US",), honeypots=("cowrie",)))
+    _assert_empty(
+        con, Filters(since=T("2024-01-01T00:00:00"), sensors=("x",), countries=("US",), honeypots=("cowrie",))
+    )
 
 
 def test_empty_panels_have_the_same_columns_as_full_ones(full: Any, tmp_path: Path) -> None:

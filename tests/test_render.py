@@ -67,32 +67,19 @@ def hf_bytes(*args: str, cwd: Path, environ: dict[str, str] | None = None) -> su
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("render")
     t0 = dt.datetime(2024, 5, 1, 12, 0, 0)
-    lines = []
-    n = 0
+    lines: list[str] = []
+
+    def add(eventid: str, **fields: str) -> None:
+        ts = (t0 + dt.timedelta(seconds=len(lines))).isoformat() + "Z"
+        rec = {"eventid": eventid, "timestamp": ts, "src_ip": "8.8.8.8", "session": f"s{len(lines)}", "sensor": "s1"}
+        lines.append(json.dumps(rec | fields))
+
     for i, user in enumerate(HOSTILE_USERS):
         for _ in range(i + 1):  # distinct attempt counts give a stable order
-            n += 1
-            lines.append(
-                json.dumps({
-                    "eventid": "cowrie.login.failed", "timestamp": (t0 + dt.timedelta(seconds=n)).isoformat() + "Z",
-                    "src_ip": "8.8.8.8", "session": f"s{n}", "sensor": "s1", "username": user, "password": "x",
-                })  # fmt: skip
-            )
+            add("cowrie.login.failed", username=user, password="x")
     for pw in [*FORMULAS, "plain", *CR_VALUES]:
-        n += 1
-        lines.append(
-            json.dumps({
-                "eventid": "cowrie.login.failed", "timestamp": (t0 + dt.timedelta(seconds=n)).isoformat() + "Z",
-                "src_ip": "8.8.8.8", "session": f"s{n}", "sensor": "s1", "username": "root", "password": pw,
-            })  # fmt: skip
-        )
-    n += 1
-    lines.append(
-        json.dumps({
-            "eventid": "cowrie.command.input", "timestamp": (t0 + dt.timedelta(seconds=n)).isoformat() + "Z",
-            "src_ip": "8.8.8.8", "session": "s1", "sensor": "s1", "input": "echo " + ANSI_USER + CSI_USER,
-        })  # fmt: skip
-    )
+        add("cowrie.login.failed", username="root", password=pw)
+    add("cowrie.command.input", input="echo " + ANSI_USER + CSI_USER)
     log = root / "cowrie.json"
     # json.dumps writes \u001b escapes; the lake must hold the decoded control characters.
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -100,7 +87,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with log.open("ab") as f:
         f.write(b'{"eventid":"cowrie.login.failed","x":"\x1b[2J\x9b2J\xff"}\n')
     result = ingest([str(log)], Config(), root / "lake")
-    assert result.ingested == n and result.dead_letter == 1
+    assert result.ingested == len(lines) and result.dead_letter == 1
     return root / "lake"
 
 
@@ -149,7 +136,7 @@ def test_no_attacker_sequence_survives_even_with_forced_colour(lake: Path, tmp_p
 
 
 def test_query_table_escapes_values_and_column_names(lake: Path, tmp_path: Path) -> None:
-    sql = 'SELECT chr(27) || \'[2J\' AS "\x1b]0;hdr\x07", username FROM events WHERE username = chr(155) || \'2J\''
+    sql = "SELECT chr(27) || '[2J' AS \"\x1b]0;hdr\x07\", username FROM events WHERE username = chr(155) || '2J'"
     out = hf_bytes("query", sql, "--lake", str(lake), cwd=tmp_path).stdout
     assert_no_raw_controls(out)
     text = out.decode("utf-8")

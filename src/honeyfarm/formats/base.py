@@ -83,8 +83,14 @@ LINE_HASH = (
 
 
 def check_cast(expr: str, field: str, sql_type: str = "INTEGER") -> str:
-    """A ``CASE`` branch rejecting a present value that does not cast to ``sql_type``."""
-    return f"WHEN {expr} IS NOT NULL AND TRY_CAST({expr} AS {sql_type}) IS NULL THEN '{field}: not {sql_type}'"
+    """A ``CASE`` branch rejecting a present value that does not cast to ``sql_type``.
+
+    For integer types a fraction is rejected too (DuckDB's cast would round 1.5 to 2).
+    """
+    bad = f"TRY_CAST({expr} AS {sql_type}) IS NULL"
+    if "INT" in sql_type:
+        bad += f" OR TRY_CAST({expr} AS DOUBLE) <> TRY_CAST({expr} AS {sql_type})"
+    return f"WHEN {expr} IS NOT NULL AND ({bad}) THEN '{field}: not {sql_type}'"
 
 
 def project(columns: Mapping[str, str]) -> str:

@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 from typing import Any, TextIO
 
@@ -65,8 +66,22 @@ def to_records(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def write_json(table: pa.Table, out: TextIO) -> None:
-    json.dump(to_records(table), out, default=_json_default, ensure_ascii=True)
-    out.write("\n")
+    out.write(dumps_json(to_records(table)) + "\n")
+
+
+def dumps_json(obj: Any) -> str:
+    """Strict, ASCII-only JSON: NaN and infinities (which ``json`` would print bare) become null."""
+    return json.dumps(_finite(obj), default=_json_default, ensure_ascii=True, allow_nan=False)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def _json_default(o: Any) -> Any:
