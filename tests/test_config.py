@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pydantic
@@ -296,3 +297,20 @@ def test_example_config_is_valid() -> None:
     assert cfg.lake.path == example.parent / "honeyfarm-data"  # written in the file: relative to it
     assert cfg.ingest == IngestConfig()  # the example documents the defaults
     assert cfg.geoip.enabled is True
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    """Datasette's habit: a setting nobody can find is a bug. Each key appears in README's table."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    keys = [f"{sec}.{name}" for sec, field in Config.model_fields.items() for name in field.annotation.model_fields]
+    assert keys, "no settings found"
+    missing = [k for k in keys if f"| `{k}` |" not in readme]
+    assert missing == []
+
+
+def test_every_setting_is_in_the_example_config() -> None:
+    example = tomllib.loads((Path(__file__).resolve().parents[1] / "honeyfarm.example.toml").read_text())
+    text = (Path(__file__).resolve().parents[1] / "honeyfarm.example.toml").read_text()
+    for sec, field in Config.model_fields.items():
+        for name in field.annotation.model_fields:
+            assert name in example.get(sec, {}) or f"# {name}" in text, f"{sec}.{name}"

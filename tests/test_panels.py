@@ -209,10 +209,10 @@ def test_timeline_rejects_an_unknown_bucket(full: Any) -> None:
         rows(full, "timeline", bucket="week")
 
 
-def test_client_versions_counts_version_events(full: Any) -> None:
+def test_client_versions_counts_sessions(full: Any) -> None:
     assert rows(full, "client-versions") == [
-        {"client_version": "SSH-2.0-Go", "events": 2, "unique_ips": 2},
-        {"client_version": "SSH-2.0-libssh2_1.10.0", "events": 1, "unique_ips": 1},
+        {"client_version": "SSH-2.0-Go", "sessions": 2, "unique_ips": 2},
+        {"client_version": "SSH-2.0-libssh2_1.10.0", "sessions": 1, "unique_ips": 1},
     ]
 
 

@@ -241,6 +241,7 @@ def compact(
         for table in ("events", "dead_letter"):
             for d in lk.partitions(table):
                 n += lk.compact(con, table, d, min_files)
+        lk.sync_rollups(con)
     _stdout().print(f"compacted {n} partition(s)", markup=False)
 
 

@@ -298,7 +298,9 @@ class Ingestor:
             b = seg.block
             self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, str(seg.path), now)
         self.checkpoints.save()
+        touched = sorted(self._touched)
         self._compact_touched()
+        self.lake.sync_rollups(self.con, touched)
         shutil.rmtree(staged, ignore_errors=True)
 
     def _map(self, batch: _Batch) -> None:
@@ -449,6 +451,7 @@ def ingest(
     with lake.writer():
         ing = Ingestor(cfg, lake, force_format)
         try:
+            lake.sync_rollups(ing.con)  # repairs what a killed writer left; cheap when nothing is missing
             return ing.run(args, progress)
         finally:
             ing.con.close()

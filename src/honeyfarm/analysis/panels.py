@@ -16,8 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-LOGIN_EVENTS = "eventid LIKE '%.login.success' OR eventid LIKE '%.login.failed'"
-SUCCESS = "eventid LIKE '%.login.success'"
+from honeyfarm.lake.rollup import ROLLUPS
 
 
 @dataclass(frozen=True)
@@ -30,17 +29,25 @@ class Filters:
     countries: tuple[str, ...] = ()
     honeypots: tuple[str, ...] = ()
 
-    def where(self, extra: str | None = None) -> tuple[str, list[Any]]:
-        """A ``WHERE`` clause (possibly empty) and its parameters."""
+    def hour_aligned(self) -> bool:
+        """Whether the time range falls on whole hours (so hourly rollups answer it exactly)."""
+        return all(
+            t is None or _naive_utc(t) == _naive_utc(t).replace(minute=0, second=0, microsecond=0)
+            for t in (self.since, self.until)
+        )
+
+    def where(self, extra: str | None = None, rollup: bool = False) -> tuple[str, list[Any]]:
+        """A ``WHERE`` clause (possibly empty) and its parameters, over events or over rollup rows."""
         clauses: list[str] = []
         params: list[Any] = []
+        time_col = "hour" if rollup else "ts"
         if self.since is not None:
-            clauses.append("ts >= ?")
+            clauses.append(f"{time_col} >= ?")
             params.append(_naive_utc(self.since))
             clauses.append("date >= ?")  # lets DuckDB skip whole partitions
             params.append(_naive_utc(self.since).date())
         if self.until is not None:
-            clauses.append("ts < ?")
+            clauses.append(f"{time_col} < ?")
             params.append(_naive_utc(self.until))
             clauses.append("date <= ?")
             params.append(_naive_utc(self.until).date())
@@ -49,7 +56,8 @@ class Filters:
                 clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
                 params.extend(values)
         if self.honeypots:
-            clauses.append(f"split_part(eventid, '.', 1) IN ({', '.join('?' for _ in self.honeypots)})")
+            col = "honeypot" if rollup else "split_part(eventid, '.', 1)"
+            clauses.append(f"{col} IN ({', '.join('?' for _ in self.honeypots)})")
             params.extend(self.honeypots)
         if extra:
             clauses.append(f"({extra})")
@@ -64,84 +72,112 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pa.Tabl
     return con.sql(sql, params=params or None).to_arrow_table()
 
 
+def _rollups_on(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        rows = con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall()
+    except duckdb.Error:
+        return False
+    return bool(rows and rows[0][0])
+
+
+def source(con: duckdb.DuckDBPyConnection, name: str, f: Filters) -> tuple[str, list[Any]]:
+    """A subquery yielding rollup ``name``'s rows for the filters, and its parameters.
+
+    From the stored hourly rollups when they are complete and the time range is
+    whole hours; otherwise computed on the fly from the filtered events by the
+    same rollup SELECT, so both paths give the same rows.
+    """
+    if _rollups_on(con) and f.hour_aligned():
+        where, params = f.where(rollup=True)
+        return f"(SELECT * FROM rollup_{name} {where})", params
+    where, params = f.where()
+    return f"({ROLLUPS[name].select('events', where)})", params
+
+
 def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa.Table:
     """Events, sessions, unique source IPs, first and last seen: all sensors, then each sensor."""
-    where, params = f.where()
+    src, params = source(con, "sessions", f)
     sql = f"""
-    SELECT CASE WHEN GROUPING(sensor) = 1 THEN '(all)' ELSE sensor END AS sensor, count(*) AS events,
-           count(DISTINCT (sensor, session)) AS sessions, count(DISTINCT src_ip) AS unique_ips,
-           min(ts) AS first_seen, max(ts) AS last_seen
-    FROM events {where}
-    GROUP BY GROUPING SETS ((), (sensor))
-    ORDER BY GROUPING(sensor) DESC, events DESC
-    LIMIT {int(limit) + 1}"""
-    return _run(con, sql, params)
+    WITH s AS (SELECT * FROM {src}),
+    per AS (SELECT sensor, sum(events)::BIGINT AS events, count(DISTINCT session) AS sessions,
+                   count(DISTINCT src_ip) AS unique_ips, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+            FROM s GROUP BY sensor)
+    SELECT '(all)' AS sensor, coalesce(sum(events), 0)::BIGINT AS events,
+           coalesce(sum(sessions), 0)::BIGINT AS sessions,
+           (SELECT count(DISTINCT src_ip) FROM s) AS unique_ips, min(first_seen) AS first_seen,
+           max(last_seen) AS last_seen, 0 AS _o FROM per
+    UNION ALL
+    (SELECT *, 1 AS _o FROM per ORDER BY events DESC, sensor LIMIT {int(limit)})
+    ORDER BY _o, events DESC, sensor"""
+    return _run(con, sql, params).drop(["_o"])
 
 
-def _top(con: duckdb.DuckDBPyConnection, f: Filters, select: str, cond: str, group: str, limit: int) -> pa.Table:
-    where, params = f.where(cond)
-    sql = f"SELECT {select} FROM events {where} GROUP BY {group} ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
+def _top(con: duckdb.DuckDBPyConnection, f: Filters, rollup: str, select: str, group: str, limit: int) -> pa.Table:
+    src, params = source(con, rollup, f)
+    sql = f"SELECT {select} FROM {src} GROUP BY {group} ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
     return _run(con, sql, params)
 
 
 def top_usernames(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Login names tried most, with how many attempts succeeded."""
     return _top(
-        con, f, f"username, count(*) AS attempts, count_if({SUCCESS})::BIGINT AS successes",
-        f"({LOGIN_EVENTS}) AND username IS NOT NULL", "username", limit,
+        con, f, "credentials", "username, sum(attempts)::BIGINT AS attempts, sum(successes)::BIGINT AS successes",
+        "username", limit,
     )  # fmt: skip
 
 
 def top_passwords(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Passwords tried most."""
-    return _top(
-        con, f, f"password, count(*) AS attempts, count_if({SUCCESS})::BIGINT AS successes",
-        f"({LOGIN_EVENTS}) AND password IS NOT NULL", "password", limit,
-    )  # fmt: skip
+    src, params = source(con, "credentials", f)
+    sql = f"""SELECT password, sum(attempts)::BIGINT AS attempts, sum(successes)::BIGINT AS successes
+    FROM {src} WHERE password IS NOT NULL GROUP BY password ORDER BY attempts DESC, password LIMIT {int(limit)}"""
+    return _run(con, sql, params)
 
 
 def top_credentials(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Username/password pairs tried most."""
-    where, params = f.where(f"({LOGIN_EVENTS}) AND username IS NOT NULL")
-    sql = f"""SELECT username, password, count(*) AS attempts, count_if({SUCCESS})::BIGINT AS successes
-    FROM events {where} GROUP BY username, password ORDER BY attempts DESC, username, password LIMIT {int(limit)}"""
+    src, params = source(con, "credentials", f)
+    sql = f"""SELECT username, password, sum(attempts)::BIGINT AS attempts, sum(successes)::BIGINT AS successes
+    FROM {src} GROUP BY username, password ORDER BY attempts DESC, username, password LIMIT {int(limit)}"""
     return _run(con, sql, params)
 
 
 def top_commands(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Command lines entered most, with how many sessions and source IPs sent them."""
     return _top(
-        con, f, "command, count(*) AS count, count(DISTINCT (sensor, session)) AS sessions, "
-        "count(DISTINCT src_ip) AS unique_ips",
-        "eventid LIKE '%.command.input' AND command IS NOT NULL", "command", limit,
+        con, f, "commands", "command, sum(count)::BIGINT AS count, count(DISTINCT (sensor, session)) AS sessions, "
+        "count(DISTINCT src_ip) AS unique_ips", "command", limit,
     )  # fmt: skip
 
 
 def top_countries(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Source countries by events, with unique source IPs."""
-    where, params = f.where("src_country IS NOT NULL")
-    sql = f"""SELECT src_country AS country, any_value(src_country_name) AS name, count(*) AS events,
-    count(DISTINCT src_ip) AS unique_ips FROM events {where}
+    src, params = source(con, "sessions", f)
+    sql = f"""SELECT src_country AS country, any_value(src_country_name) AS name, sum(events)::BIGINT AS events,
+    count(DISTINCT src_ip) AS unique_ips FROM {src} WHERE src_country IS NOT NULL
     GROUP BY src_country ORDER BY events DESC, country LIMIT {int(limit)}"""
     return _run(con, sql, params)
 
 
 def top_asns(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Source autonomous systems by events, with unique source IPs."""
-    where, params = f.where("src_asn IS NOT NULL")
-    sql = f"""SELECT src_asn AS asn, any_value(src_as_org) AS organisation, count(*) AS events,
-    count(DISTINCT src_ip) AS unique_ips FROM events {where}
+    src, params = source(con, "sessions", f)
+    sql = f"""SELECT src_asn AS asn, any_value(src_as_org) AS organisation, sum(events)::BIGINT AS events,
+    count(DISTINCT src_ip) AS unique_ips FROM {src} WHERE src_asn IS NOT NULL
     GROUP BY src_asn ORDER BY events DESC, asn LIMIT {int(limit)}"""
     return _run(con, sql, params)
 
 
 def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Source addresses by events, with location, AS and activity span."""
-    where, params = f.where("src_ip IS NOT NULL")
-    sql = f"""SELECT src_ip AS ip, count(*) AS events, count(DISTINCT (sensor, session)) AS sessions,
+    src, params = source(con, "sessions", f)
+    sql = f"""WITH s AS (SELECT * FROM {src} WHERE src_ip IS NOT NULL),
+    top AS (SELECT src_ip, sum(events)::BIGINT AS events FROM s GROUP BY src_ip
+            ORDER BY events DESC, src_ip LIMIT {int(limit)})
+    SELECT s.src_ip AS ip, any_value(top.events) AS events, count(DISTINCT (sensor, session)) AS sessions,
     any_value(src_country) AS country, any_value(src_asn) AS asn, any_value(src_as_org) AS organisation,
-    min(ts) AS first_seen, max(ts) AS last_seen
-    FROM events {where} GROUP BY src_ip ORDER BY events DESC, ip LIMIT {int(limit)}"""
+    min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    FROM s JOIN top USING (src_ip) GROUP BY s.src_ip ORDER BY events DESC, ip"""
     return _run(con, sql, params)
 
 
@@ -151,38 +187,39 @@ def timeline(
     """Events per hour or day; with ``by_country``, split into the top ``limit`` countries and "other"."""
     if bucket not in ("hour", "day"):
         raise ValueError("bucket must be 'hour' or 'day'")
-    where, params = f.where()
+    src, params = source(con, "eventids", f)
     if not by_country:
-        sql = f"""SELECT date_trunc('{bucket}', ts) AS bucket, count(*) AS events
-        FROM events {where} GROUP BY 1 ORDER BY 1"""
+        sql = f"""SELECT date_trunc('{bucket}', hour) AS bucket, sum(events)::BIGINT AS events
+        FROM {src} GROUP BY 1 ORDER BY 1"""
         return _run(con, sql, params)
     sql = f"""
-    WITH base AS (SELECT date_trunc('{bucket}', ts) AS bucket, src_country FROM events {where}),
+    WITH base AS (SELECT date_trunc('{bucket}', hour) AS bucket, src_country, events FROM {src}),
     top AS (SELECT src_country FROM base WHERE src_country IS NOT NULL
-            GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {int(limit)})
+            GROUP BY 1 ORDER BY sum(events) DESC, 1 LIMIT {int(limit)})
     SELECT bucket, CASE WHEN src_country IN (SELECT src_country FROM top) THEN src_country ELSE 'other' END
-           AS country, count(*) AS events
+           AS country, sum(events)::BIGINT AS events
     FROM base GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"""
     return _run(con, sql, params)
 
 
 def client_versions(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
-    """Client software banners (SSH version strings) by events and unique source IPs."""
-    return _top(
-        con, f, "client_version, count(*) AS events, count(DISTINCT src_ip) AS unique_ips",
-        "client_version IS NOT NULL", "client_version", limit,
-    )  # fmt: skip
+    """Client software banners (SSH version strings) by sessions and unique source IPs."""
+    src, params = source(con, "sessions", f)
+    sql = f"""SELECT client_version, count(DISTINCT (sensor, session)) AS sessions, count(DISTINCT src_ip) AS unique_ips
+    FROM {src} WHERE client_version IS NOT NULL GROUP BY client_version
+    ORDER BY sessions DESC, client_version LIMIT {int(limit)}"""
+    return _run(con, sql, params)
 
 
 def hassh(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """HASSH client fingerprints, with the client banner most often seen in the same sessions."""
-    where, params = f.where("hassh IS NOT NULL OR client_version IS NOT NULL")
+    src, params = source(con, "sessions", f)
     sql = f"""
     WITH s AS (
       SELECT sensor, session, any_value(hassh) FILTER (WHERE hassh IS NOT NULL) AS hassh,
              any_value(client_version) FILTER (WHERE client_version IS NOT NULL) AS client_version,
              any_value(src_ip) AS src_ip
-      FROM events {where} GROUP BY sensor, session)
+      FROM {src} WHERE hassh IS NOT NULL OR client_version IS NOT NULL GROUP BY sensor, session)
     SELECT hassh, count(*) AS sessions, count(DISTINCT src_ip) AS unique_ips,
            mode(client_version) AS client_version
     FROM s WHERE hassh IS NOT NULL GROUP BY hassh ORDER BY sessions DESC, hassh LIMIT {int(limit)}"""
@@ -191,10 +228,11 @@ def hassh(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Tab
 
 def downloads(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> pa.Table:
     """Files fetched or uploaded by attackers: URL, SHA-256, first and last seen, sensors."""
-    where, params = f.where("(eventid LIKE '%.file_download' OR eventid LIKE '%.file_upload') ")
-    sql = f"""SELECT url, sha256, count(*) AS count, min(ts) AS first_seen, max(ts) AS last_seen,
-    count(DISTINCT src_ip) AS unique_ips, string_agg(DISTINCT sensor, ',' ORDER BY sensor) AS sensors
-    FROM events {where} GROUP BY url, sha256 ORDER BY first_seen, url, sha256 LIMIT {int(limit)}"""
+    src, params = source(con, "downloads", f)
+    sql = f"""SELECT url, sha256, sum(count)::BIGINT AS count, min(first_seen) AS first_seen,
+    max(last_seen) AS last_seen, count(DISTINCT src_ip) AS unique_ips,
+    string_agg(DISTINCT sensor, ',' ORDER BY sensor) AS sensors
+    FROM {src} GROUP BY url, sha256 ORDER BY first_seen, url, sha256 LIMIT {int(limit)}"""
     return _run(con, sql, params)
 
 
@@ -205,9 +243,9 @@ def eventids(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     known = pa.table({"eventid": list(EVENT_IDS)})
     con.register("_known_eventids", known)
     try:
-        where, params = f.where()
-        sql = f"""SELECT e.eventid, count(*) AS events, bool_or(k.eventid IS NOT NULL) AS registered
-        FROM (SELECT eventid FROM events {where}) e LEFT JOIN _known_eventids k ON k.eventid = e.eventid
+        src, params = source(con, "eventids", f)
+        sql = f"""SELECT e.eventid, sum(events)::BIGINT AS events, bool_or(k.eventid IS NOT NULL) AS registered
+        FROM {src} e LEFT JOIN _known_eventids k ON k.eventid = e.eventid
         GROUP BY e.eventid ORDER BY events DESC, e.eventid LIMIT {int(limit)}"""
         return _run(con, sql, params)
     finally:

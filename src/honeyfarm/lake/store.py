@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 
 from honeyfarm.config import LakeConfig
+from honeyfarm.lake import rollup
 from honeyfarm.lake.durable import atomic_write_bytes, durable_move, fsync_dir, fsync_file
 from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, Column, create_table_sql
 
@@ -158,6 +159,21 @@ class Lake:
         journal.unlink()
         fsync_dir(journal.parent)
 
+    # ----------------------------------------------------------------- rollups
+    def sync_rollups(self, con: duckdb.DuckDBPyConnection, dates: list[str] | None = None) -> int:
+        """Build missing hourly rollups and drop orphans (caller holds the writer lock)."""
+        dates = self.partitions("events") if dates is None else dates
+        files = {d: self.partition_files("events", d) for d in dates}
+        staging = self.new_staging()
+        try:
+            return rollup.sync(con, self.root, files, self.parquet_options(), staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def rollups_usable(self) -> bool:
+        files = self.all_files("events")
+        return bool(files) and rollup.usable(self.root, files)
+
     # ------------------------------------------------------------------ reading
     def parquet_options(self) -> str:
         return (
@@ -176,6 +192,16 @@ class Lake:
         return con
 
     def create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """``events`` and ``dead_letter``; plus ``rollup_<name>`` views when the rollups match the events."""
+        use = self.rollups_usable()
+        if use:
+            for name in rollup.ROLLUPS:
+                glob = _sql_path(rollup.rollup_dir(self.root, name) / "date=*" / "*.parquet")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW rollup_{name} AS SELECT * FROM read_parquet({glob}, "
+                    "hive_partitioning=true, hive_types={'date': 'DATE'}, union_by_name=true)"
+                )
+        con.execute(f"SET VARIABLE honeyfarm_rollups = {'true' if use else 'false'}")
         for table, columns in TABLES.items():
             if self.all_files(table):
                 glob = _sql_path(self.table_dir(table) / "date=*" / "*.parquet")

@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+"""Hourly rollups: panels read them when complete and agree with the raw events exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from honeyfarm.analysis.panels import PANELS, Filters
+from honeyfarm.config import Config, GeoIPConfig, LakeConfig
+from honeyfarm.demo.synthetic import write_demo_logs
+from honeyfarm.lake import rollup
+from honeyfarm.lake.store import Lake
+from honeyfarm.pipeline import ingest
+
+CFG = Config(geoip=GeoIPConfig(enabled=True), lake=LakeConfig(compact_min_files=3))
+T0 = dt.datetime(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("rollups")
+    logs = write_demo_logs(root / "logs", events=30_000, days=4)
+    # Several ingests so partitions hold several files and get compacted.
+    for f in logs:
+        ingest([str(f)], CFG, root / "lake")
+    return root / "lake"
+
+
+def _all(con: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
+    out = {}
+    for name, p in PANELS.items():
+        kw: dict[str, Any] = {"limit": 1000}
+        out[name] = p.func(con, f, **kw).to_pylist()
+    out["timeline-day-country"] = PANELS["timeline"].func(con, f, limit=3, bucket="day", by_country=True).to_pylist()
+    return out
+
+
+FILTERS = [
+    Filters(),
+    Filters(since=T0, until=T0 + dt.timedelta(days=1, hours=5)),
+    Filters(sensors=("synthetic-eu-west-1",), countries=("US", "CN")),
+    Filters(honeypots=("cowrie",), since=T0 + dt.timedelta(hours=3)),
+    Filters(honeypots=("nothing",)),
+]
+
+
+def test_lake_has_one_rollup_file_per_event_file(lake: Path) -> None:
+    lk = Lake(lake)
+    files = lk.all_files("events")
+    assert files
+    assert lk.rollups_usable()
+    for r in rollup.ROLLUPS:
+        got = sorted(p.name for p in rollup.rollup_dir(lake, r).glob("date=*/*.parquet"))
+        assert got == sorted(f.name for f in files), r
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=["all", "hours", "sensor+country", "honeypot+since", "none"])
+def test_panels_from_rollups_equal_panels_from_raw_events(lake: Path, f: Filters) -> None:
+    con = Lake(lake).connect()
+    assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(True,)]
+    from_rollups = _all(con, f)
+    con.execute("SET VARIABLE honeyfarm_rollups = false")
+    from_raw = _all(con, f)
+    assert from_rollups == from_raw
+    if f.honeypots != ("nothing",):
+        assert from_rollups["overview"][0]["events"] > 0
+
+
+def test_unaligned_time_range_is_answered_from_raw_events(lake: Path) -> None:
+    con = Lake(lake).connect()
+    since = T0 + dt.timedelta(minutes=17, seconds=3)
+    f = Filters(since=since, until=since + dt.timedelta(hours=2))
+    [total] = [r for r in PANELS["overview"].func(con, f).to_pylist() if r["sensor"] == "(all)"]
+    [(n,)] = con.execute("SELECT count(*) FROM events WHERE ts >= ? AND ts < ?", [since, f.until]).fetchall()
+    assert total["events"] == n > 0
+
+
+def test_missing_rollup_falls_back_to_raw_then_writer_repairs_it(tmp_path: Path) -> None:
+    logs = write_demo_logs(tmp_path / "logs", events=3000, days=2)
+    root = tmp_path / "lake"
+    ingest([str(logs[0])], CFG, root)
+    lk = Lake(root)
+    victim = next(rollup.rollup_dir(root, "credentials").glob("date=*/*.parquet"))
+    expected = PANELS["top-credentials"].func(lk.connect(), Filters(), limit=50).to_pylist()
+    victim.unlink()  # as if the writer had been killed between the event file and its rollups
+    assert not lk.rollups_usable()
+    con = lk.connect()
+    assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(False,)]
+    assert PANELS["top-credentials"].func(con, Filters(), limit=50).to_pylist() == expected
+    ingest([str(logs[1])], CFG, root)  # the next writer rebuilds what is missing
+    assert victim.exists()
+    assert lk.rollups_usable()
+
+
+def test_compaction_replaces_rollups_of_compacted_files(tmp_path: Path) -> None:
+    logs = write_demo_logs(tmp_path / "logs", events=4000, days=1)
+    root = tmp_path / "lake"
+    for f in logs:  # 4 files into the same dates: compaction at 3
+        ingest([str(f)], CFG, root)
+    lk = Lake(root)
+    for d in lk.partitions("events"):
+        assert len(lk.partition_files("events", d)) < 3
+    assert lk.rollups_usable()
+    con = lk.connect()
+    [(n,)] = con.execute("SELECT sum(events) FROM rollup_eventids").fetchall()
+    [(m,)] = con.execute("SELECT count(*) FROM events").fetchall()
+    assert n == m == 4000
