@@ -117,12 +117,11 @@ class _Batch:
             reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
             self.dead.append(_Dead(str(path), head, line_no, fmt.name, reason, capped, size))
         data = block.data
-        if not data:
-            self.segments.append(_Segment(path, head, fmt, block, np.zeros(1, np.int64), self.rows))
-            return
-        offsets = _line_offsets(data)
+        offsets = block.offsets
         seg = _Segment(path, head, fmt, block, offsets, self.rows)
         self.segments.append(seg)
+        if len(offsets) < 2:
+            return  # only over-long lines in this block
         n = len(offsets) - 1
         rows = np.arange(self.rows, self.rows + n, dtype=np.int64)
         self.rows += n
@@ -134,7 +133,7 @@ class _Batch:
         too_long = np.diff(offsets) - 1 > max_record  # without the newline
         if too_long.any():
             for i in np.flatnonzero(too_long).tolist():
-                raw = _strip(data[offsets[i] : offsets[i + 1]])
+                raw = _strip(bytes(data[offsets[i] : offsets[i + 1]]))
                 reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
                 self.dead.append(
                     _Dead(str(path), head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw))
@@ -145,7 +144,7 @@ class _Batch:
         except pa.ArrowInvalid:
             # Some line is not UTF-8: find it (slow path, only for this block).
             for i in np.flatnonzero(keep).tolist():
-                raw = data[offsets[i] : offsets[i + 1]]
+                raw = bytes(data[offsets[i] : offsets[i + 1]])
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -179,23 +178,11 @@ class _Batch:
         return seg, row - seg.first_row
 
 
-def _line_offsets(data: bytes) -> np.ndarray:
-    """Start offsets of every line of ``data`` (which ends with ``\\n``), plus ``len(data)``."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    step = 1 << 24  # scan in cache-sized pieces: ~5x faster than one huge comparison
-    ends = [np.flatnonzero(arr[s : s + step] == 10) + s for s in range(0, len(arr), step)]
-    nl = np.concatenate(ends) if ends else np.zeros(0, np.int64)
-    offsets = np.empty(len(nl) + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:] = nl + 1
-    return offsets
-
-
-def _not_blank(data: bytes, offsets: np.ndarray) -> np.ndarray:
+def _not_blank(data: memoryview | bytes, offsets: np.ndarray) -> np.ndarray:
     lengths = np.diff(offsets)
     keep = np.ones(len(lengths), dtype=bool)
     for i in np.flatnonzero(lengths <= 16).tolist():
-        if not data[offsets[i] : offsets[i + 1]].strip():
+        if not bytes(data[offsets[i] : offsets[i + 1]]).strip():
             keep[i] = False  # an empty line is not a record
     return keep
 
@@ -318,7 +305,7 @@ class Ingestor:
         ).fetchall()
         for row, reason, fmt in rows:
             seg, i = batch.locate(row)
-            raw = _strip(seg.block.data[seg.offsets[i] : seg.offsets[i + 1]])
+            raw = _strip(bytes(seg.block.data[seg.offsets[i] : seg.offsets[i + 1]]))
             if not raw.strip():
                 continue  # a line of only whitespace is not a record (short ones never reach SQL)
             batch.dead.append(_Dead(str(seg.path), seg.head, seg.block.first_line + i, fmt, reason, raw, len(raw)))

@@ -99,7 +99,7 @@ def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     src, params = source(con, "sessions", f)
     sql = f"""
     WITH s AS (SELECT * FROM {src}),
-    per AS (SELECT sensor, sum(events)::BIGINT AS events, count(DISTINCT session) AS sessions,
+    per AS (SELECT sensor, sum(events)::BIGINT AS events, count(DISTINCT session_key) AS sessions,
                    count(DISTINCT src_ip) AS unique_ips, min(first_seen) AS first_seen, max(last_seen) AS last_seen
             FROM s GROUP BY sensor)
     SELECT '(all)' AS sensor, coalesce(sum(events), 0)::BIGINT AS events,
@@ -145,7 +145,7 @@ def top_credentials(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10)
 def top_commands(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Command lines entered most, with how many sessions and source IPs sent them."""
     return _top(
-        con, f, "commands", "command, sum(count)::BIGINT AS count, count(DISTINCT (sensor, session)) AS sessions, "
+        con, f, "commands", "command, sum(count)::BIGINT AS count, count(DISTINCT session_key) AS sessions, "
         "count(DISTINCT src_ip) AS unique_ips", "command", limit,
     )  # fmt: skip
 
@@ -174,7 +174,7 @@ def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.T
     sql = f"""WITH s AS (SELECT * FROM {src} WHERE src_ip IS NOT NULL),
     top AS (SELECT src_ip, sum(events)::BIGINT AS events FROM s GROUP BY src_ip
             ORDER BY events DESC, src_ip LIMIT {int(limit)})
-    SELECT s.src_ip AS ip, any_value(top.events) AS events, count(DISTINCT (sensor, session)) AS sessions,
+    SELECT s.src_ip AS ip, any_value(top.events) AS events, count(DISTINCT session_key) AS sessions,
     any_value(src_country) AS country, any_value(src_asn) AS asn, any_value(src_as_org) AS organisation,
     min(first_seen) AS first_seen, max(last_seen) AS last_seen
     FROM s JOIN top USING (src_ip) GROUP BY s.src_ip ORDER BY events DESC, ip"""
@@ -205,7 +205,7 @@ def timeline(
 def client_versions(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Client software banners (SSH version strings) by sessions and unique source IPs."""
     src, params = source(con, "sessions", f)
-    sql = f"""SELECT client_version, count(DISTINCT (sensor, session)) AS sessions, count(DISTINCT src_ip) AS unique_ips
+    sql = f"""SELECT client_version, count(DISTINCT session_key) AS sessions, count(DISTINCT src_ip) AS unique_ips
     FROM {src} WHERE client_version IS NOT NULL GROUP BY client_version
     ORDER BY sessions DESC, client_version LIMIT {int(limit)}"""
     return _run(con, sql, params)
@@ -216,10 +216,10 @@ def hassh(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Tab
     src, params = source(con, "sessions", f)
     sql = f"""
     WITH s AS (
-      SELECT sensor, session, any_value(hassh) FILTER (WHERE hassh IS NOT NULL) AS hassh,
+      SELECT session_key, any_value(hassh) FILTER (WHERE hassh IS NOT NULL) AS hassh,
              any_value(client_version) FILTER (WHERE client_version IS NOT NULL) AS client_version,
              any_value(src_ip) AS src_ip
-      FROM {src} WHERE hassh IS NOT NULL OR client_version IS NOT NULL GROUP BY sensor, session)
+      FROM {src} WHERE hassh IS NOT NULL OR client_version IS NOT NULL GROUP BY session_key)
     SELECT hassh, count(*) AS sessions, count(DISTINCT src_ip) AS unique_ips,
            mode(client_version) AS client_version
     FROM s WHERE hassh IS NOT NULL GROUP BY hassh ORDER BY sessions DESC, hassh LIMIT {int(limit)}"""

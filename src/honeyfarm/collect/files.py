@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import zstandard
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -176,7 +177,10 @@ def json_complete(fragment: bytes) -> bool:
 class Block:
     """Whole lines read from one file."""
 
-    data: bytes
+    #: The lines, each ending in ``\n`` (a view of the read buffer, not a copy).
+    data: memoryview | bytes
+    #: Start offset in ``data`` of every line, plus ``len(data)``.
+    offsets: np.ndarray
     #: Offset (in decompressed bytes) of ``data[0]``.
     start: int
     #: Line number (1-based) of the first line of ``data``.
@@ -247,7 +251,7 @@ class FileReader:
         return b"".join(parts)
 
     def _blocks(self, f: BinaryIO, pos: int, lines: int, prev: bytes) -> Iterator[Block]:
-        buf = b""  # bytes read but not yet emitted; buf[0] is at offset `pos`
+        buf: bytes | bytearray = b""  # read but not yet emitted; buf[0] is at offset `pos`
         if prev and not prev.endswith(b"\n"):
             # Last time a finished last line was taken without its newline; the
             # newline that has since been written ends that line, not a new one.
@@ -261,41 +265,68 @@ class FileReader:
             buf = first
         oversized: list[tuple[int, bytes, int]] = []
         while True:
-            chunk = self._read(f)
-            eof = not chunk
-            buf += chunk
+            buf, eof = self._read_after(f, buf)
             cut = buf.rfind(b"\n")
             if not eof and cut == -1:
                 if len(buf) > self.max_record_bytes:
                     # One line longer than we keep whole: a capped copy goes to
                     # dead-letter, the rest of the line is skipped, memory stays bounded.
-                    size, content, rest = self._skip_long_line(f, buf)
-                    oversized.append((lines + 1, buf[: self.max_record_bytes], content))
+                    size, content, rest = self._skip_long_line(f, bytes(buf))
+                    oversized.append((lines + 1, bytes(buf[: self.max_record_bytes]), content))
                     lines += 1
                     pos += size
                     buf = rest
                 continue
-            data, buf = buf[: cut + 1], buf[cut + 1 :]
+            # Zero-copy: the block is a view of the read buffer; only the short
+            # unfinished tail is copied out for the next round.
+            data: memoryview | bytes = memoryview(buf)[: cut + 1]
+            rest_bytes = bytes(buf[cut + 1 :])
             end = pos + len(data)
-            n = data.count(b"\n")
-            if eof and buf:
-                if (self.compressed and not self.result.truncated_stream) or json_complete(buf):
+            if eof and rest_bytes:
+                if (self.compressed and not self.result.truncated_stream) or json_complete(rest_bytes):
                     # A finished last line without its newline: take it; the
                     # offset stops at the file's real end.
-                    end += len(buf)
-                    data += buf + b"\n"
-                    n += 1
+                    end += len(rest_bytes)
+                    data = bytes(data) + rest_bytes + b"\n"
                 else:
-                    self.result.pending_bytes = len(buf)
-                buf = b""
-            if data or oversized:
-                prev = (prev + data[: end - pos])[-TAIL_BYTES:]
-                yield Block(data, pos, lines + 1, oversized, end, lines + n, prev)
+                    self.result.pending_bytes = len(rest_bytes)
+                rest_bytes = b""
+            buf = rest_bytes
+            offsets = line_offsets(data)
+            n = len(offsets) - 1
+            if n or oversized:
+                file_bytes = end - pos
+                prev = (prev + bytes(data[max(0, file_bytes - TAIL_BYTES) : file_bytes]))[-TAIL_BYTES:]
+                yield Block(data, offsets, pos, lines + 1, oversized, end, lines + n, prev)
                 oversized = []
             lines += n
             pos = end
             if eof:
                 return
+
+    def _read_after(self, f: BinaryIO, head: bytes | bytearray) -> tuple[bytes | bytearray, bool]:
+        """``head`` followed by the next block of the file, and whether the file ended.
+
+        Plain files are read straight into one buffer behind ``head`` (one copy,
+        the kernel's), instead of reading and then concatenating.
+        """
+        if self.compressed:
+            chunk = self._read(f)
+            return (bytes(head) + chunk if head else chunk), not chunk
+        buf = bytearray(len(head) + self.block_bytes)
+        buf[: len(head)] = head
+        got = len(head)
+        view = memoryview(buf)
+        while got < len(buf):
+            n = f.readinto(view[got:])  # type: ignore[attr-defined]
+            if not n:
+                break
+            got += n
+        eof = got == len(head)
+        view.release()
+        if got < len(buf):
+            del buf[got:]  # only at the end of the file
+        return buf, eof
 
     def _skip_long_line(self, f: BinaryIO, buf: bytes) -> tuple[int, int, bytes]:
         """Consume the rest of an over-long line.
@@ -316,6 +347,18 @@ class FileReader:
                 return size + nl + 1, size + nl + 1 - ending, chunk[nl + 1 :]
             size += len(chunk)
             last = chunk[-1:]
+
+
+def line_offsets(data: memoryview | bytes) -> np.ndarray:
+    """Start offsets of every line of ``data`` (which ends with ``\\n``), plus ``len(data)``."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 24  # scan in cache-sized pieces: ~5x faster than one huge comparison
+    ends = [np.flatnonzero(arr[s : s + step] == 10) + s for s in range(0, len(arr), step)]
+    nl = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+    offsets = np.empty(len(nl) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = nl + 1
+    return offsets
 
 
 def _skip(f: BinaryIO, n: int) -> None:
