@@ -104,3 +104,36 @@ def project(columns: Mapping[str, str]) -> str:
     return ",\n  ".join(
         f"CAST({columns.get(c.name, 'NULL')} AS {c.sql_type}) AS {ident(c.name)}" for c in EVENT_COLUMNS
     )
+
+
+def json_lines_select(lines: str, fields: Mapping[str, str], ts_field: str, checks: list[str], cols: str) -> str:
+    """The common SELECT of a JSON-lines format.
+
+    Parses each line once (``json_transform`` to ``fields``), converts
+    ``ts_field`` to a UTC ``TIMESTAMP``, sets ``_reason`` for lines that are not
+    JSON objects, lack an ``eventid`` or a usable time, or fail one of
+    ``checks`` (extra ``WHEN ... THEN 'reason'`` branches), and projects
+    ``cols`` (see :func:`project`, which may use ``r``, ``p.ts``, ``line`` and
+    ``_reason``).
+    """
+    branches = "\n    ".join(checks)
+    return f"""
+WITH parsed AS (
+  SELECT _row, line, {OBJECT_CHECK} AS is_object, try(json_transform(line, {struct_spec(fields)})) AS r
+  FROM {lines}
+), p AS (
+  SELECT *, TRY_CAST(r.{ts_field} AS TIMESTAMPTZ)::TIMESTAMP AS ts FROM parsed
+), checked AS (
+  SELECT *, CASE
+    WHEN r IS NULL THEN 'invalid JSON'
+    WHEN NOT is_object THEN 'not a JSON object'
+    WHEN r.eventid IS NULL THEN 'missing eventid'
+    WHEN r.{ts_field} IS NULL THEN 'missing {ts_field}'
+    WHEN ts IS NULL THEN 'unparseable {ts_field}: ' || left(r.{ts_field}, 64)
+    {branches}
+  END AS _reason FROM p
+)
+SELECT _row, _reason,
+  {cols}
+FROM checked p
+"""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from honeyfarm.formats.base import LINE_HASH, OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
+from honeyfarm.formats.base import LINE_HASH, Format, check_cast, json_lines_select, null_patch, project
 
 # Fields read out of every record. Typed fields are read as text and cast with
 # TRY_CAST, so a wrong type is a dead-letter reason instead of a silent NULL.
@@ -90,7 +90,6 @@ class CowrieFormat(Format):
         return False
 
     def select_sql(self, lines: str) -> str:
-        spec = struct_spec(_FIELDS)
         patch_file = null_patch([*_MAPPED, "shasum"])
         patch_other = null_patch(_MAPPED)
         file_events = ", ".join(f"'{e}'" for e in _FILE_EVENTS)
@@ -130,26 +129,10 @@ class CowrieFormat(Format):
                 f"ELSE json_merge_patch(line, {patch_other}) END::VARCHAR, '{{}}')",
             }
         )
-        return f"""
-WITH parsed AS (
-  SELECT _row, line, {OBJECT_CHECK} AS is_object, try(json_transform(line, {spec})) AS r
-  FROM {lines}
-), p AS (
-  SELECT *, TRY_CAST(r.timestamp AS TIMESTAMPTZ)::TIMESTAMP AS ts FROM parsed
-), checked AS (
-  SELECT *, CASE
-    WHEN r IS NULL THEN 'invalid JSON'
-    WHEN NOT is_object THEN 'not a JSON object'
-    WHEN r.eventid IS NULL THEN 'missing eventid'
-    WHEN r.timestamp IS NULL THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
-    {check_cast("r.src_port", "src_port")}
-    {check_cast("r.dst_port", "dst_port")}
-    {check_cast("r.duration", "duration", "DOUBLE")}
-    {check_cast("r.duration_ms", "duration_ms", "DOUBLE")}
-  END AS _reason FROM p
-)
-SELECT _row, _reason,
-  {cols}
-FROM checked p
-"""
+        checks = [
+            check_cast("r.src_port", "src_port"),
+            check_cast("r.dst_port", "dst_port"),
+            check_cast("r.duration", "duration", "DOUBLE"),
+            check_cast("r.duration_ms", "duration_ms", "DOUBLE"),
+        ]
+        return json_lines_select(lines, _FIELDS, "timestamp", checks, cols)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from honeyfarm.eventids import EVENT_IDS
-from honeyfarm.formats.base import LINE_HASH, OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
+from honeyfarm.formats.base import LINE_HASH, Format, check_cast, json_lines_select, null_patch, project
 from honeyfarm.schema import EVENT_COLUMNS
 
 _TEXT_TYPES = {"VARCHAR"}
@@ -42,7 +42,6 @@ class HoneyfarmFormat(Format):
         return False
 
     def select_sql(self, lines: str) -> str:
-        spec = struct_spec(_fields())
         patch = null_patch([c.name for c in EVENT_COLUMNS])
         exprs: dict[str, str] = {}
         checks: list[str] = []
@@ -65,25 +64,7 @@ class HoneyfarmFormat(Format):
             f"json_merge_patch(line, {patch})) END::VARCHAR, '{{}}')"
         )
         cols = project(exprs)
-        check_sql = "\n    ".join(checks)
-        return f"""
-WITH parsed AS (
-  SELECT _row, line, {OBJECT_CHECK} AS is_object, try(json_transform(line, {spec})) AS r
-  FROM {lines}
-), p AS (
-  SELECT *, TRY_CAST(r.ts AS TIMESTAMPTZ)::TIMESTAMP AS ts FROM parsed
-), checked AS (
-  SELECT *, CASE
-    WHEN r IS NULL THEN 'invalid JSON'
-    WHEN NOT is_object THEN 'not a JSON object'
-    WHEN r.eventid IS NULL THEN 'missing eventid'
-    WHEN r.ts IS NULL THEN 'missing ts'
-    WHEN ts IS NULL THEN 'unparseable ts: ' || left(r.ts, 64)
-    WHEN r.extra IS NOT NULL AND json_type(r.extra) NOT IN ('OBJECT', 'NULL') THEN 'extra: not an object'
-    {check_sql}
-  END AS _reason FROM p
-)
-SELECT _row, _reason,
-  {cols}
-FROM checked p
-"""
+        checks.insert(
+            0, "WHEN r.extra IS NOT NULL AND json_type(r.extra) NOT IN ('OBJECT', 'NULL') THEN 'extra: not an object'"
+        )
+        return json_lines_select(lines, _fields(), "ts", checks, cols)
