@@ -83,7 +83,7 @@ def open_stream(path: Path) -> BinaryIO:
     if kind == "gzip":
         return gzip.open(path, "rb")  # type: ignore[return-value]
     if kind == "zstd":
-        return io.BufferedReader(_ZstdStream(path), buffer_size=1 << 20)  # type: ignore[return-value]
+        return io.BufferedReader(_ZstdStream(path), buffer_size=1 << 20)
     return open(path, "rb")
 
 

@@ -62,7 +62,8 @@ def _plain(value: Any) -> str:
 
 
 def to_records(table: pa.Table) -> list[dict[str, Any]]:
-    return table.to_pylist()
+    records: list[dict[str, Any]] = table.to_pylist()
+    return records
 
 
 def write_json(table: pa.Table, out: TextIO) -> None:
