@@ -36,7 +36,9 @@ class LakeConfig(_Strict):
     compact_min_files: Annotated[int, Field(ge=2)] = Field(
         8, description="Compact a date partition once it holds this many files."
     )
-    row_group_size: Annotated[int, Field(ge=1024)] = Field(1_000_000, description="Rows per Parquet row group.")
+    row_group_size: Annotated[int, Field(ge=1024)] = Field(
+        122_880, description="Rows per Parquet row group (row groups are written in parallel)."
+    )
 
 
 class IngestConfig(_Strict):

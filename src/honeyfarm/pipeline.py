@@ -28,6 +28,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,7 +298,7 @@ class Ingestor:
             self.con.register(f"lines_{name}", table)
             fmt = get_format(name) if self.force is None or self.force.name != name else self.force
             selects.append(f"SELECT '{name}' AS _fmt, * FROM ({fmt.select_sql(f'lines_{name}')})")
-        self.con.execute("CREATE OR REPLACE TEMP TABLE mapped AS " + "\nUNION ALL\n".join(selects))
+        self.con.execute("CREATE OR REPLACE TABLE mapped AS " + "\nUNION ALL\n".join(selects))
 
     def _sql_dead(self, batch: _Batch) -> None:
         rows = self.con.execute(
@@ -315,7 +316,7 @@ class Ingestor:
             "SELECT DISTINCT src_ip FROM mapped WHERE _reason IS NULL AND src_ip IS NOT NULL"
         ).fetchall()]  # fmt: skip
         self.con.register("geo_arrow", self.geo.lookup(ips))
-        self.con.execute("CREATE OR REPLACE TEMP TABLE geo AS SELECT * FROM geo_arrow")
+        self.con.execute("CREATE OR REPLACE TABLE geo AS SELECT * FROM geo_arrow")
         self.con.unregister("geo_arrow")
 
     def _dedup_and_stage(self, out: Path) -> None:
@@ -342,7 +343,7 @@ class Ingestor:
                 hive_partitioning=true, hive_types={{'date': 'DATE'}})) e
                 ON e.event_id = m.event_id AND e.date = m.ts::DATE WHERE m._reason IS NULL"""
             )
-        con.execute("CREATE OR REPLACE TEMP TABLE dropped AS " + " UNION ".join(drop))
+        con.execute("CREATE OR REPLACE TABLE dropped AS " + " UNION ".join(drop))
         read = dict(con.execute("SELECT _fmt, count(*) FROM mapped WHERE _reason IS NULL GROUP BY 1").fetchall())
         dups = dict(con.execute(
             "SELECT _fmt, count(*) FROM mapped WHERE _row IN (SELECT _row FROM dropped) GROUP BY 1"
@@ -366,14 +367,23 @@ class Ingestor:
             dates = [r[0] for r in con.execute(
                 f"SELECT DISTINCT ts::DATE FROM mapped m WHERE _reason IS NULL {not_dropped} ORDER BY 1"
             ).fetchall()]  # fmt: skip
-        for d in dates:
+        def write(d: dt.date) -> None:
             target = out / f"date={d}" / f"part-{uuid.uuid4()}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(
-                f"""COPY (SELECT {", ".join(cols)} FROM mapped m LEFT JOIN geo g ON g.ip = m.src_ip
-                WHERE m._reason IS NULL AND m.ts >= '{d}'::DATE AND m.ts < '{d}'::DATE + INTERVAL 1 DAY {not_dropped})
-                TO {_sql_path(target)} ({self.lake.parquet_options()})"""
-            )
+            cur = con.cursor()  # same in-memory database, own connection: COPYs can run side by side
+            try:
+                cur.execute(
+                    f"""COPY (SELECT {", ".join(cols)} FROM mapped m LEFT JOIN geo g ON g.ip = m.src_ip
+                    WHERE m._reason IS NULL AND m.ts >= '{d}'::DATE AND m.ts < '{d}'::DATE + INTERVAL 1 DAY
+                    {not_dropped}) TO {_sql_path(target)} ({self.lake.parquet_options()})"""
+                )
+            finally:
+                cur.close()
+
+        # A day's file smaller than a row group is written by one thread, so
+        # several days are written at once (DuckDB releases the GIL).
+        with ThreadPoolExecutor(max_workers=self.cfg.ingest.threads) as pool:
+            list(pool.map(write, dates))
         con.execute("DROP TABLE IF EXISTS dropped")
         self._touched = {str(d) for d in dates}
 
