@@ -210,6 +210,9 @@ class Ingestor:
         self.geo = GeoIP(cfg.geoip)
         self.checkpoints = CheckpointStore(lake.checkpoint_path)
         self.con = lake.connect(cfg.ingest.threads, cfg.ingest.memory_limit)
+        # Row order inside the staging tables and the files carries no meaning
+        # (every ordering that matters says ORDER BY): ~10% faster mapping.
+        self.con.execute("SET preserve_insertion_order = false")
         self.result = IngestResult()
         self._touched: set[str] = set()
 
