@@ -13,9 +13,9 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from lakeutil import query
 
 from honeyfarm.config import Config, GeoIPConfig, IngestConfig, LakeConfig
-from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
 
 
@@ -54,14 +54,6 @@ def lines(tag: str, start: int, n: int, day: int = 1) -> bytes:
 def append(path: Path, data: bytes) -> None:
     with open(path, "ab") as f:
         f.write(data)
-
-
-def query(lake: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = Lake(lake).connect()
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def count(lake: Path) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lakeutil import query
 
 from honeyfarm.config import Config, GeoIPConfig, IngestConfig
 from honeyfarm.lake.store import Lake
@@ -45,14 +46,6 @@ def padded(i: int, size: int) -> bytes:
     line = good(i, pad="x" * (size - len(base)))
     assert len(line) == size
     return line
-
-
-def query(lake: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = Lake(lake).connect()
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def dead_rows(lake: Path) -> list[dict[str, Any]]:

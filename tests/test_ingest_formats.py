@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import zstandard
+from lakeutil import query
 
 from honeyfarm.config import Config, GeoIPConfig
-from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
 from honeyfarm.schema import EVENT_COLUMN_NAMES
 
@@ -49,14 +49,6 @@ def sample_records(n: int = 50, day: str = "2024-03-01") -> list[dict[str, Any]]
         cowrie(f"s{i:04d}", f"{day}T10:{i // 60:02d}:{i % 60:02d}.{i:06d}Z", username=f"u{i}", password=f"p{i}")
         for i in range(n)
     ]
-
-
-def query(lake: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = Lake(lake).connect()
-    try:
-        return con.sql(sql).fetchall()
-    finally:
-        con.close()
 
 
 def count(lake: Path, table: str = "events") -> int:

@@ -87,7 +87,6 @@ DEAD_LETTER_COLUMNS: tuple[Column, ...] = (
     Column("raw_size", "BIGINT", "(none)", "Size of the original record in bytes (larger than `raw` when capped)."),
 )
 
-DEAD_LETTER_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in DEAD_LETTER_COLUMNS)
 
 
 def create_table_sql(name: str, columns: tuple[Column, ...]) -> str:
