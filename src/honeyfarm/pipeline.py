@@ -370,6 +370,7 @@ class Ingestor:
             dates = [r[0] for r in con.execute(
                 f"SELECT DISTINCT ts::DATE FROM mapped m WHERE _reason IS NULL {not_dropped} ORDER BY 1"
             ).fetchall()]  # fmt: skip
+
         def write(d: dt.date) -> None:
             target = out / f"date={d}" / f"part-{uuid.uuid4()}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -88,7 +88,6 @@ DEAD_LETTER_COLUMNS: tuple[Column, ...] = (
 )
 
 
-
 def create_table_sql(name: str, columns: tuple[Column, ...]) -> str:
     """``CREATE TABLE`` statement with the given columns (used for empty views)."""
     cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
