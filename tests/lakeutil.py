@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,3 +17,13 @@ def query(lake: Path, sql: str) -> list[tuple[Any, ...]]:
         return con.sql(sql).fetchall()
     finally:
         con.close()
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a CLI subprocess: no lake/config/colour settings leaking in, a wide terminal."""
+    env = dict(os.environ)
+    for k in ("HONEYFARM_LAKE", "HONEYFARM_CONFIG", "FORCE_COLOR", "NO_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
+        env.pop(k, None)
+    env["COLUMNS"] = "250"
+    env.update(extra)
+    return env

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from fixture_events import EVENTS, build_lake, connect, to_line, write_logs
+from lakeutil import cli_env
 
 from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
 from honeyfarm.enrich.geoip import GEO_SCHEMA, default_asn_db
@@ -21,20 +21,11 @@ from honeyfarm.eventids import EVENT_IDS
 from honeyfarm.views.render import _json_default
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    for k in ("HONEYFARM_LAKE", "HONEYFARM_CONFIG", "FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
-        env.pop(k, None)
-    env["COLUMNS"] = "200"
-    env.update(extra)
-    return env
-
-
 def hf(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "honeyfarm.cli", *args],
         cwd=cwd,
-        env=env if env is not None else clean_env(),
+        env=env if env is not None else cli_env(),
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -327,14 +318,14 @@ def test_lake_from_config_file_beats_default(tmp_path: Path) -> None:
 def test_lake_from_env_beats_config_file(tmp_path: Path) -> None:
     write_logs(tmp_path / "logs")
     (tmp_path / "honeyfarm.toml").write_text('[lake]\npath = "from-config"\n')
-    _ingest_here(tmp_path, env=clean_env(HONEYFARM_LAKE="from-env"))
+    _ingest_here(tmp_path, env=cli_env(HONEYFARM_LAKE="from-env"))
     assert _lakes(tmp_path) == {"from-env"}
 
 
 def test_lake_flag_beats_env_and_config_file(tmp_path: Path) -> None:
     write_logs(tmp_path / "logs")
     (tmp_path / "honeyfarm.toml").write_text('[lake]\npath = "from-config"\n')
-    _ingest_here(tmp_path, "--lake", "from-flag", env=clean_env(HONEYFARM_LAKE="from-env"))
+    _ingest_here(tmp_path, "--lake", "from-flag", env=cli_env(HONEYFARM_LAKE="from-env"))
     assert _lakes(tmp_path) == {"from-flag"}
 
 
@@ -342,7 +333,7 @@ def test_lake_from_config_named_by_env_is_relative_to_the_config(tmp_path: Path)
     write_logs(tmp_path / "logs")
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "hf.toml").write_text('[lake]\npath = "data"\n')
-    _ingest_here(tmp_path, env=clean_env(HONEYFARM_CONFIG=str(tmp_path / "conf" / "hf.toml")))
+    _ingest_here(tmp_path, env=cli_env(HONEYFARM_CONFIG=str(tmp_path / "conf" / "hf.toml")))
     assert _lakes(tmp_path) == {"conf/data"}
     # report reads the same lake through --config
     out = json.loads(ok(hf("report", "overview", "--config", "conf/hf.toml", "--json", cwd=tmp_path)))

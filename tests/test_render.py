@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from lakeutil import cli_env
 from rich.console import Console
 
 from honeyfarm.config import Config
@@ -45,19 +45,10 @@ CR_VALUES = ["\rCR", "x\r=1+1"]
 HOSTILE_USERS = [ANSI_USER, CSI_USER, BIDI_USER, DEL_USER, MARKUP_USER, CYRILLIC_USER]
 
 
-def env(**extra: str) -> dict[str, str]:
-    e = dict(os.environ)
-    for k in ("HONEYFARM_LAKE", "HONEYFARM_CONFIG", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE"):
-        e.pop(k, None)
-    e["COLUMNS"] = "250"
-    e.update(extra)
-    return e
-
-
 def hf_bytes(*args: str, cwd: Path, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     p = subprocess.run(
         [sys.executable, "-m", "honeyfarm.cli", *args],
-        cwd=cwd, env=environ or env(), capture_output=True, timeout=120,
+        cwd=cwd, env=environ or cli_env(), capture_output=True, timeout=120,
     )  # fmt: skip
     assert p.returncode == 0, (p.stdout, p.stderr)
     return p
@@ -127,7 +118,9 @@ def test_report_summary_and_commands_escape_too(lake: Path, tmp_path: Path) -> N
 
 def test_no_attacker_sequence_survives_even_with_forced_colour(lake: Path, tmp_path: Path) -> None:
     # With colour forced, rich emits its own SGR codes; the attacker's must still be escaped.
-    out = hf_bytes("report", "top-usernames", "--lake", str(lake), cwd=tmp_path, environ=env(FORCE_COLOR="1")).stdout
+    out = hf_bytes(
+        "report", "top-usernames", "--lake", str(lake), cwd=tmp_path, environ=cli_env(FORCE_COLOR="1")
+    ).stdout
     assert b"\x1b[31mred" not in out
     assert b"\x1b]0;" not in out
     assert b"\x07" not in out

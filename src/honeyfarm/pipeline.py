@@ -41,8 +41,9 @@ from honeyfarm.collect.files import Block, FileReader, InputError, expand_paths,
 from honeyfarm.config import Config
 from honeyfarm.enrich.geoip import GeoIP
 from honeyfarm.formats import Format, detect_format, get_format
-from honeyfarm.lake.store import Lake, _sql_path
+from honeyfarm.lake.store import Lake
 from honeyfarm.schema import EVENT_COLUMN_NAMES, GEO_COLUMNS
+from honeyfarm.sql import sql_path, sql_paths
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class Ingestor:
             self.lake.commit_staged(staged / "events", "events")
             self.lake.commit_staged(staged / "dead_letter", "dead_letter")
         finally:
-            for name in ("mapped", "final", "geo"):
+            for name in ("mapped", "geo", "dropped"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
             for fmt in batch.tables:
                 con.unregister(f"lines_{fmt}")
@@ -340,10 +341,9 @@ class Ingestor:
           QUALIFY row_number() OVER (PARTITION BY event_id, ts::DATE ORDER BY _row) > 1"""
         drop = [repeated]
         if existing_files:
-            flist = "[" + ", ".join(_sql_path(f) for f in existing_files) + "]"
             drop.append(
-                f"""SELECT m._row FROM mapped m SEMI JOIN (SELECT event_id, date FROM read_parquet({flist},
-                hive_partitioning=true, hive_types={{'date': 'DATE'}})) e
+                f"""SELECT m._row FROM mapped m SEMI JOIN (SELECT event_id, date FROM read_parquet(
+                {sql_paths(existing_files)}, hive_partitioning=true, hive_types={{'date': 'DATE'}})) e
                 ON e.event_id = m.event_id AND e.date = m.ts::DATE WHERE m._reason IS NULL"""
             )
         con.execute("CREATE OR REPLACE TABLE dropped AS " + " UNION ".join(drop))
@@ -379,7 +379,7 @@ class Ingestor:
                 cur.execute(
                     f"""COPY (SELECT {", ".join(cols)} FROM mapped m LEFT JOIN geo g ON g.ip = m.src_ip
                     WHERE m._reason IS NULL AND m.ts >= '{d}'::DATE AND m.ts < '{d}'::DATE + INTERVAL 1 DAY
-                    {not_dropped}) TO {_sql_path(target)} ({self.lake.parquet_options()})"""
+                    {not_dropped}) TO {sql_path(target)} ({self.lake.parquet_options()})"""
                 )
             finally:
                 cur.close()
@@ -412,8 +412,7 @@ class Ingestor:
         try:
             existing_files = self.lake.all_files("dead_letter")
             if existing_files:
-                flist = "[" + ", ".join(_sql_path(f) for f in existing_files) + "]"
-                known = f"SELECT dead_id FROM read_parquet({flist})"
+                known = f"SELECT dead_id FROM read_parquet({sql_paths(existing_files)})"
             else:
                 known = "SELECT NULL::BIGINT AS dead_id WHERE false"
             con.execute(
@@ -427,7 +426,7 @@ class Ingestor:
                 self.result.dead_letter += n
             if by_fmt:
                 con.execute(
-                    f"COPY (SELECT *, ingested_at::DATE AS date FROM dead) TO {_sql_path(out)} "
+                    f"COPY (SELECT *, ingested_at::DATE AS date FROM dead) TO {sql_path(out)} "
                     f"({self.lake.parquet_options()}, PARTITION_BY (date), FILENAME_PATTERN 'part-{{uuid}}')"
                 )
         finally:

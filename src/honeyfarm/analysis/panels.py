@@ -150,22 +150,25 @@ def top_commands(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) ->
     )  # fmt: skip
 
 
+def _by_source(
+    con: duckdb.DuckDBPyConnection, f: Filters, key: str, label: str, name: str, name_label: str, limit: int
+) -> pa.Table:
+    """Events and unique source IPs per value of a source attribute (country, AS), busiest first."""
+    src, params = source(con, "sessions", f)
+    sql = f"""SELECT {key} AS {label}, any_value({name}) AS {name_label}, sum(events)::BIGINT AS events,
+    count(DISTINCT src_ip) AS unique_ips FROM {src} WHERE {key} IS NOT NULL
+    GROUP BY {key} ORDER BY events DESC, {label} LIMIT {int(limit)}"""
+    return _run(con, sql, params)
+
+
 def top_countries(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Source countries by events, with unique source IPs."""
-    src, params = source(con, "sessions", f)
-    sql = f"""SELECT src_country AS country, any_value(src_country_name) AS name, sum(events)::BIGINT AS events,
-    count(DISTINCT src_ip) AS unique_ips FROM {src} WHERE src_country IS NOT NULL
-    GROUP BY src_country ORDER BY events DESC, country LIMIT {int(limit)}"""
-    return _run(con, sql, params)
+    return _by_source(con, f, "src_country", "country", "src_country_name", "name", limit)
 
 
 def top_asns(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Source autonomous systems by events, with unique source IPs."""
-    src, params = source(con, "sessions", f)
-    sql = f"""SELECT src_asn AS asn, any_value(src_as_org) AS organisation, sum(events)::BIGINT AS events,
-    count(DISTINCT src_ip) AS unique_ips FROM {src} WHERE src_asn IS NOT NULL
-    GROUP BY src_asn ORDER BY events DESC, asn LIMIT {int(limit)}"""
-    return _run(con, sql, params)
+    return _by_source(con, f, "src_asn", "asn", "src_as_org", "organisation", limit)
 
 
 def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:

@@ -92,40 +92,46 @@ class _ZstdStream(io.RawIOBase):
 
     ``zstandard``'s own stream reader returns a silent EOF on a truncated frame,
     which would make a file still being written look finished (and its last,
-    partial line look complete). gzip raises; this does the same.
+    partial line look complete). gzip raises; this does the same. Input is fed
+    in small pieces so that a decompression bomb cannot balloon one call's output.
     """
+
+    _FEED = 4096  # compressed bytes per decompress call: bounds the output of one call
 
     def __init__(self, path: Path) -> None:
         self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
         self._d = zstandard.ZstdDecompressor().decompressobj()
         self._fed = False  # input given to the current frame
         self._out = b""
+        self._pos = 0  # bytes of _out already returned
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._out:
-            chunk = self._f.read(1 << 20)
+        while self._pos >= len(self._out):
+            chunk = self._f.read(self._FEED)
             if not chunk:
                 if self._fed and not self._d.eof:
                     raise EOFError("zstd stream ended before the end of its frame")
                 return 0
-            self._feed(chunk)
-        n = min(len(b), len(self._out))
-        b[:n] = self._out[:n]
-        self._out = self._out[n:]
+            self._out, self._pos = self._feed(chunk), 0
+        n = min(len(b), len(self._out) - self._pos)
+        b[:n] = self._out[self._pos : self._pos + n]
+        self._pos += n
         return n
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes) -> bytes:
+        out: list[bytes] = []
         while data:
             self._fed = True
-            self._out += self._d.decompress(data)
+            out.append(self._d.decompress(data))
             if not self._d.eof:
-                return
+                break
             data = self._d.unused_data  # next frame
             self._d = zstandard.ZstdDecompressor().decompressobj()
             self._fed = False
+        return b"".join(out)
 
     def close(self) -> None:
         self._f.close()

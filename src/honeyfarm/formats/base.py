@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 
 from honeyfarm.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS
+from honeyfarm.sql import ident, sql_str
 
 
 class Format(ABC):
@@ -56,15 +57,6 @@ def null_patch(keys: Iterable[str]) -> str:
     mapped to a column, which is what ``extra`` stores.
     """
     return sql_str(json.dumps({k: None for k in keys}, separators=(",", ":")))
-
-
-def sql_str(s: str) -> str:
-    """Quote ``s`` as a SQL string literal."""
-    return "'" + s.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 #: Key under which the original record starts: used to reject non-objects cheaply.

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from honeyfarm.lake.durable import durable_move
+from honeyfarm.sql import sql_path, sql_paths
 
 LOGIN = "(eventid LIKE '%.login.success' OR eventid LIKE '%.login.failed')"
 SUCCESS = "eventid LIKE '%.login.success'"
@@ -119,10 +120,6 @@ def rollup_path(lake_root: Path, name: str, event_file: Path) -> Path:
     return rollup_dir(lake_root, name) / event_file.parent.name / event_file.name
 
 
-def _sql_path(p: Path) -> str:
-    return "'" + str(p).replace("'", "''") + "'"
-
-
 def build(
     con: duckdb.DuckDBPyConnection, lake_root: Path, event_files: list[Path], options: str, staging: Path
 ) -> list[tuple[Path, Path]]:
@@ -136,13 +133,12 @@ def build(
     by_date = {f.parent.name: f for f in event_files}
     if len(by_date) != len(event_files):
         raise ValueError("rollups are built for at most one event file per date at a time")
-    flist = "[" + ", ".join(_sql_path(f) for f in event_files) + "]"
-    src = f"read_parquet({flist}, hive_partitioning=false)"
+    src = f"read_parquet({sql_paths(event_files)}, hive_partitioning=false)"
     moves: list[tuple[Path, Path]] = []
     for r in ROLLUPS.values():
         out = staging / r.name
         con.execute(
-            f"COPY (SELECT *, hour::DATE AS date FROM ({r.select(src)})) TO {_sql_path(out)} "
+            f"COPY (SELECT *, hour::DATE AS date FROM ({r.select(src)})) TO {sql_path(out)} "
             f"({options}, PARTITION_BY (date), FILENAME_PATTERN 'r-{{uuid}}')"
         )
         for part, f in by_date.items():
@@ -150,7 +146,7 @@ def build(
             if not found:
                 empty = out / part / "empty.parquet"
                 empty.parent.mkdir(parents=True, exist_ok=True)
-                con.execute(f"COPY (SELECT * FROM ({r.select(src)}) WHERE false) TO {_sql_path(empty)} ({options})")
+                con.execute(f"COPY (SELECT * FROM ({r.select(src)}) WHERE false) TO {sql_path(empty)} ({options})")
                 found = [empty]
             moves.append((found[0], rollup_path(lake_root, r.name, f)))
     return moves

@@ -37,6 +37,7 @@ from honeyfarm.config import LakeConfig
 from honeyfarm.lake import rollup
 from honeyfarm.lake.durable import atomic_write_bytes, durable_move, fsync_dir, fsync_file
 from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, Column, create_table_sql
+from honeyfarm.sql import sql_path, sql_paths
 
 TABLES: dict[str, tuple[Column, ...]] = {"events": EVENT_COLUMNS, "dead_letter": DEAD_LETTER_COLUMNS}
 
@@ -130,10 +131,9 @@ class Lake:
         tmp = staged / f"part-{uuid.uuid4().hex}.parquet"
         order = "ts, event_id" if table == "events" else "ingested_at, dead_id"
         cols = ", ".join(f'"{c.name}"' for c in TABLES[table])
-        file_list = "[" + ", ".join(_sql_path(f) for f in files) + "]"
         con.execute(
-            f"COPY (SELECT {cols} FROM read_parquet({file_list}, hive_partitioning=false, union_by_name=true) "
-            f"ORDER BY {order}) TO {_sql_path(tmp)} ({self.parquet_options()})"
+            f"COPY (SELECT {cols} FROM read_parquet({sql_paths(files)}, hive_partitioning=false, union_by_name=true) "
+            f"ORDER BY {order}) TO {sql_path(tmp)} ({self.parquet_options()})"
         )
         dst = self.table_dir(table) / f"date={date}" / tmp.name
         journal = self.journal_dir / f"{uuid.uuid4().hex}.json"
@@ -196,7 +196,7 @@ class Lake:
         use = self.rollups_usable()
         if use:
             for name in rollup.ROLLUPS:
-                glob = _sql_path(rollup.rollup_dir(self.root, name) / "date=*" / "*.parquet")
+                glob = sql_path(rollup.rollup_dir(self.root, name) / "date=*" / "*.parquet")
                 con.execute(
                     f"CREATE OR REPLACE VIEW rollup_{name} AS SELECT * FROM read_parquet({glob}, "
                     "hive_partitioning=true, hive_types={'date': 'DATE'}, union_by_name=true)"
@@ -204,7 +204,7 @@ class Lake:
         con.execute(f"SET VARIABLE honeyfarm_rollups = {'true' if use else 'false'}")
         for table, columns in TABLES.items():
             if self.all_files(table):
-                glob = _sql_path(self.table_dir(table) / "date=*" / "*.parquet")
+                glob = sql_path(self.table_dir(table) / "date=*" / "*.parquet")
                 con.execute(
                     f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet({glob}, "
                     "hive_partitioning=true, hive_types={'date': 'DATE'}, union_by_name=true)"
@@ -212,7 +212,3 @@ class Lake:
             else:
                 con.execute(create_table_sql(f"_empty_{table}", columns))
                 con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT *, NULL::DATE AS date FROM _empty_{table}")
-
-
-def _sql_path(p: Path) -> str:
-    return "'" + str(p).replace("'", "''") + "'"
