@@ -2,7 +2,10 @@
 # Install the Debian packages the test suite needs, only when one is missing.
 # Kept as one list so CI and a fresh machine get the same set.
 set -euo pipefail
-PKGS=(${HONEYFARM_APT_PACKAGES:-})
+# Real peers of the sensor tests: OpenSSH (ssh, scp, sftp, sshd for the fingerprint comparison),
+# sshpass, hydra, medusa, nmap, telnet.
+DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet"
+PKGS=(${HONEYFARM_APT_PACKAGES:-$DEFAULT_PKGS})
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

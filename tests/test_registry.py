@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,33 @@ def _ids_in_text(text: str) -> set[str]:
     return found
 
 
+def _string_literals(source: str) -> str:
+    """The string literals of a module (f-strings as written), docstrings left out.
+
+    Module paths such as ``honeyfarm.sensor.ssh`` in imports and docstrings look
+    like ``honeyfarm.*`` eventids; only literals the code can emit count.
+    """
+    tree = ast.parse(source)
+    docstrings: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    parts: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            parts.append(ast.get_source_segment(source, node) or "")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            parts.append(repr(node.value))
+    return "\n".join(parts)
+
+
 def _ids_in_source() -> dict[str, set[str]]:
     """Every eventid-looking literal in src/honeyfarm, with the files it was found in."""
     found: dict[str, set[str]] = {}
     for path in sorted(SRC.rglob("*.py")):
-        for eid in _ids_in_text(path.read_text(encoding="utf-8")):
+        for eid in _ids_in_text(_string_literals(path.read_text(encoding="utf-8"))):
             found.setdefault(eid, set()).add(path.relative_to(SRC).as_posix())
     return found
 

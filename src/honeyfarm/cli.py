@@ -225,6 +225,57 @@ def demo(
 
 
 @app.command()
+def sensor(
+    config: ConfigOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Validate the config and exit.")] = False,
+) -> None:
+    """Run the SSH and Telnet traps (one asyncio process), writing events to the spool."""
+    from honeyfarm.sensor.runtime import Sensor, run
+
+    cfg = _config(config)
+    scfg = cfg.sensor
+    if check:
+        _stdout().print(scfg.model_dump_json(indent=1), markup=False)
+        return
+
+    def ready(s: Sensor) -> None:
+        where = ", ".join(f"{k} {h}:{p}" for k, v in s.addresses().items() for h, p in v)
+        err.print(f"honeyfarm sensor {scfg.identity.name}: {where}; spool {scfg.spool.dir}", markup=False)
+
+    try:
+        run(scfg, ready)
+    except OSError as exc:
+        err.print(f"cannot start the sensor: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def replay(
+    session: Annotated[str, typer.Argument(help="Session id (the `session` column).")],
+    config: ConfigOpt = None,
+    spool: Annotated[Path | None, typer.Option("--spool", help="Spool directory (default: the config's).")] = None,
+    speed: Annotated[float, typer.Option(help="Playback speed; 0 prints at once.")] = 1.0,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Pass every escape sequence to the terminal (attacker-controlled!).")
+    ] = False,
+) -> None:
+    """Replay the TTY log of an interactive session."""
+    from honeyfarm.sensor.ttylog import find_log
+    from honeyfarm.sensor.ttylog import replay as play
+
+    cfg = _config(config)
+    try:
+        path = find_log(spool or cfg.sensor.spool.dir, session)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
+    play(path, sys.stdout, speed=speed, raw=raw)
+    sys.stdout.write("\n")
+
+
+@app.command()
 def compact(
     config: ConfigOpt = None,
     lake: LakeOpt = None,

@@ -16,6 +16,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from honeyfarm.sensor.config import SensorConfig
+from honeyfarm.sensor.config import resolve_relative as _resolve_sensor
+
 DEFAULT_LAKE = Path("./honeyfarm-data")
 CONFIG_ENV = "HONEYFARM_CONFIG"
 LAKE_ENV = "HONEYFARM_LAKE"
@@ -70,6 +73,7 @@ class Config(_Strict):
     lake: LakeConfig = LakeConfig()
     ingest: IngestConfig = IngestConfig()
     geoip: GeoIPConfig = GeoIPConfig()
+    sensor: SensorConfig = SensorConfig()
 
 
 class ConfigError(Exception):
@@ -125,7 +129,7 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
     if "path" in cfg.lake.model_fields_set:
         lake = lake.model_copy(update={"path": fix(cfg.lake.path)})
     geo = cfg.geoip.model_copy(update={"city_db": fix(cfg.geoip.city_db), "asn_db": fix(cfg.geoip.asn_db)})
-    return cfg.model_copy(update={"lake": lake, "geoip": geo})
+    return cfg.model_copy(update={"lake": lake, "geoip": geo, "sensor": _resolve_sensor(cfg.sensor, base)})
 
 
 def resolve_lake(cfg: Config, cli_lake: Path | None, env: dict[str, str] | None = None) -> Path:

@@ -38,10 +38,14 @@ EVENT_IDS: dict[str, str] = {
     "cowrie.log.closed": "TTY log closed; `duration`, log name and size in `extra`.",
     "cowrie.virustotal.scanfile": "Cowrie's VirusTotal plugin scanned a file; `sha256`.",
     "cowrie.virustotal.scanurl": "Cowrie's VirusTotal plugin scanned a URL; `url`.",
+    # --- honeyfarm's own sensor -------------------------------------------------
+    "honeyfarm.sensor.start": "The sensor started; listening addresses in `extra`.",
+    "honeyfarm.sensor.stop": "The sensor stopped; event counts of the run in `extra`.",
+    "honeyfarm.sensor.spool_full": "The spool passed `spool.max_bytes`; `extra.dropped` events were not written.",
 }
 
 #: Event id prefix (honeypot) of each eventid family.
-HONEYPOTS: tuple[str, ...] = ("cowrie",)
+HONEYPOTS: tuple[str, ...] = ("cowrie", "honeyfarm")
 
 
 def describe(eventid: str) -> str | None:

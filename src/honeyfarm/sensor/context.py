@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: MIT
+"""What every trap shares: events, credentials, accounts, persona, downloads, limits.
+
+One :class:`SensorContext` is built by the runtime and passed to each trap;
+one :class:`SessionContext` per logged-in session is what the fake shell sees
+(:class:`honeyfarm.sensor.model.ShellContext`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from honeyfarm.sensor.auth import Accounts, CredentialPolicy
+from honeyfarm.sensor.config import SensorConfig
+from honeyfarm.sensor.events import EventLog, SessionLog
+from honeyfarm.sensor.model import Account, FetchResult
+
+if TYPE_CHECKING:
+    from honeyfarm.sensor.downloads import Downloader
+    from honeyfarm.sensor.persona import Persona
+    from honeyfarm.sensor.shell import Shell
+    from honeyfarm.sensor.store import ContentStore
+
+
+class ConnectionLimiter:
+    """Global and per-address caps on open connections (checked before any protocol work)."""
+
+    def __init__(self, max_total: int, max_per_ip: int) -> None:
+        self.max_total = max_total
+        self.max_per_ip = max_per_ip
+        self.total = 0
+        self.per_ip: Counter[str] = Counter()
+        self.refused = 0
+
+    def acquire(self, ip: str) -> bool:
+        if self.total >= self.max_total or self.per_ip[ip] >= self.max_per_ip:
+            self.refused += 1
+            return False
+        self.total += 1
+        self.per_ip[ip] += 1
+        return True
+
+    def release(self, ip: str) -> None:
+        self.total -= 1
+        self.per_ip[ip] -= 1
+        if self.per_ip[ip] <= 0:
+            del self.per_ip[ip]
+
+
+@dataclass
+class SensorContext:
+    cfg: SensorConfig
+    events: EventLog
+    policy: CredentialPolicy
+    accounts: Accounts
+    persona: Persona
+    limiter: ConnectionLimiter
+    spool_dir: Path
+    downloader: Downloader | None = None
+    store: ContentStore | None = None
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def attach_store(self) -> None:
+        """The content-addressed store (uploads and downloads) and, if enabled, the downloader."""
+        from honeyfarm.sensor.downloads import Downloader
+        from honeyfarm.sensor.store import ContentStore
+
+        dl = self.cfg.downloads
+        self.store = ContentStore(Path(dl.dir or self.spool_dir / "downloads"), dl.quota_bytes)
+        if dl.enabled:
+            self.downloader = Downloader(dl, self.store)
+
+    def motd(self) -> str:
+        """What Debian 12 prints after a login (uname line + /etc/motd)."""
+        c = self.cfg.persona
+        return (
+            f"Linux {c.hostname} {c.kernel_release} {c.kernel_version} {c.arch}\n\n"
+            "The programs included with the Debian GNU/Linux system are free software;\n"
+            "the exact distribution terms for each program are described in the\n"
+            "individual files in /usr/share/doc/*/copyright.\n\n"
+            "Debian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent\n"
+            "permitted by applicable law.\n"
+        )
+
+    @property
+    def tty_dir(self) -> Path:
+        return self.spool_dir / "tty"
+
+    def new_shell(self, session: SessionContext) -> Shell:
+        from honeyfarm.sensor.shell import Shell
+        from honeyfarm.sensor.vfs import SessionFS
+
+        fs = SessionFS(self.persona, session.account, max_bytes=self.cfg.limits.session_output_bytes)
+        return Shell(session, self.persona, fs, max_line_bytes=self.cfg.limits.max_line_bytes)
+
+
+class SessionContext:
+    """One logged-in session, as the fake shell sees it."""
+
+    def __init__(self, sensor: SensorContext, log: SessionLog, account: Account) -> None:
+        self.sensor = sensor
+        self.log = log
+        self.account = account
+        self.protocol = log.protocol
+        self.src_ip = log.src_ip
+
+    def emit(self, eventid: str, /, **fields: Any) -> None:
+        self.log.emit(eventid, **fields)
+
+    async def download(self, url: str, command: str) -> FetchResult | None:
+        dl = self.sensor.downloader
+        if dl is None:
+            # Fetching disabled: the URL is still evidence.
+            self.emit("cowrie.session.file_download.failed", url=url, command=command, reason="downloads disabled")
+            return None
+        result = await dl.fetch(url)
+        if result.ok:
+            self.emit(
+                "cowrie.session.file_download",
+                url=url,
+                sha256=result.sha256,
+                size=result.size,
+                truncated=result.truncated or None,
+                content_type=result.content_type,
+                command=command,
+            )
+        else:
+            self.emit("cowrie.session.file_download.failed", url=url, command=command, reason=result.reason)
+        return result

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: MIT
+"""Event emission: one record per event in honeyfarm's own JSON lines format.
+
+Records use the event schema's column names (``src_ip``, ``username``, ...)
+with Cowrie's eventids, so ``honeyfarm ingest`` reads a spool with no mapping
+and every Cowrie dashboard habit carries over. Keys that are not columns —
+the sensor's identity (``region``, ``provider``, ``instance_type``,
+``hourly_cost``, ``tags``) and event details — land in ``extra``.
+
+Every string an attacker controls is capped at ``spool.max_event_bytes`` here,
+in one place, before it reaches the disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from typing import Any
+
+from honeyfarm.sensor.config import IdentityConfig
+from honeyfarm.sensor.spool import Spool
+
+
+def _cap(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit]
+    if isinstance(value, bytes):
+        return value[:limit].decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {str(k)[:256]: _cap(v, limit) for k, v in list(value.items())[:256]}
+    if isinstance(value, (list, tuple)):
+        return [_cap(v, limit) for v in value[:256]]
+    return value
+
+
+def iso_now(now: float | None = None) -> str:
+    t = time.time() if now is None else now
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class EventLog:
+    """Sensor-wide event sink: stamps identity and time, caps sizes, writes to the spool."""
+
+    def __init__(self, spool: Spool, identity: IdentityConfig, max_field_bytes: int) -> None:
+        self.spool = spool
+        self.limit = max_field_bytes
+        self._stamp: dict[str, Any] = {
+            "sensor": identity.name,
+            "region": identity.region,
+            "provider": identity.provider,
+            "instance_type": identity.instance_type,
+            "hourly_cost": identity.hourly_cost,
+        }
+        if identity.tags:
+            self._stamp["tags"] = dict(identity.tags)
+        self.counts: dict[str, int] = {}
+
+    def emit(self, eventid: str, /, **fields: Any) -> None:
+        rec: dict[str, Any] = {"ts": iso_now(), "eventid": eventid}
+        for k, v in fields.items():
+            if v is not None:
+                rec[k] = _cap(v, self.limit)
+        rec.update(self._stamp)
+        self.counts[eventid] = self.counts.get(eventid, 0) + 1
+        self.spool.write(rec)
+
+
+def new_session_id() -> str:
+    """12 hex characters, as Cowrie's session ids."""
+    return secrets.token_hex(6)
+
+
+class SessionLog:
+    """Events of one connection: adds the session id and the connection's addresses."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        protocol: str,
+        src: tuple[str, int],
+        dst: tuple[str, int],
+    ) -> None:
+        self.log = log
+        self.session = new_session_id()
+        self.protocol = protocol
+        self.src_ip, self.src_port = _unmap(src[0]), src[1]
+        self.dst_ip, self.dst_port = _unmap(dst[0]), dst[1]
+        self.started = time.monotonic()
+
+    def emit(self, eventid: str, /, **fields: Any) -> None:
+        base: dict[str, Any] = {
+            "session": self.session,
+            "src_ip": self.src_ip,
+            "src_port": self.src_port,
+            "dst_ip": self.dst_ip,
+            "dst_port": self.dst_port,
+            "transport": "tcp",
+            "protocol": self.protocol,
+        }
+        base.update(fields)
+        self.log.emit(eventid, **base)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _unmap(ip: str) -> str:
+    # ::ffff:1.2.3.4 (a dual-stack socket) is the IPv4 attacker 1.2.3.4.
+    return ip[7:] if ip.startswith("::ffff:") and "." in ip else ip

@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: MIT
+"""``honeyfarm sensor``: one asyncio process running every enabled trap.
+
+Start-up order matters for privileged ports: bind every listening socket
+first (as root if port 22/23 is wanted), then drop to ``sensor.user``, and
+only then read host keys, open the spool and accept connections, so nothing
+an attacker reaches ever runs as root. Under systemd the unit in ``deploy/``
+grants ``CAP_NET_BIND_SERVICE`` instead and no drop is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import grp
+import os
+import pwd
+import resource
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from honeyfarm.sensor.auth import Accounts, CredentialPolicy
+from honeyfarm.sensor.config import SensorConfig
+from honeyfarm.sensor.context import ConnectionLimiter, SensorContext
+from honeyfarm.sensor.events import EventLog
+from honeyfarm.sensor.spool import Spool
+
+
+def parse_listen(addr: str) -> tuple[str, int]:
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address is not host:port: {addr!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def bind(addr: str) -> socket.socket:
+    host, port = parse_listen(addr)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host == "::" else 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def raise_nofile(want: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if target > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def drop_privileges(user: str, own: list[Path]) -> None:
+    """setgid/setuid to ``user`` (after handing it the directories it must write)."""
+    pw = pwd.getpwnam(user)
+    for p in own:
+        p.mkdir(parents=True, exist_ok=True)
+        for sub in [p, *p.rglob("*")]:
+            os.chown(sub, pw.pw_uid, pw.pw_gid)
+    groups = [g.gr_gid for g in grp.getgrall() if user in g.gr_mem]
+    os.setgroups(groups)
+    os.setgid(pw.pw_gid)
+    os.setuid(pw.pw_uid)
+    if os.getuid() == 0 or os.geteuid() == 0:  # pragma: no cover - setuid failed silently
+        raise RuntimeError("could not drop root privileges")
+
+
+class Sensor:
+    def __init__(self, cfg: SensorConfig) -> None:
+        self.cfg = cfg
+        self.spool_dir = Path(cfg.spool.dir)
+        self.started = time.time()
+        self.socks: dict[str, list[socket.socket]] = {}
+        self.traps: list[Any] = []
+        self.ctx: SensorContext | None = None
+        self._stop = asyncio.Event()
+        self.ready = asyncio.Event()
+
+    def bind_all(self) -> None:
+        if self.cfg.ssh.enabled:
+            self.socks["ssh"] = [bind(a) for a in self.cfg.ssh.listen]
+        if self.cfg.telnet.enabled:
+            self.socks["telnet"] = [bind(a) for a in self.cfg.telnet.listen]
+
+    def addresses(self) -> dict[str, list[tuple[str, int]]]:
+        return {k: [s.getsockname()[:2] for s in v] for k, v in self.socks.items()}
+
+    def _build(self) -> SensorContext:
+        from honeyfarm.sensor.persona import Persona
+
+        cfg = self.cfg
+        spool = Spool(cfg.spool, cfg.identity.name)
+        events = EventLog(spool, cfg.identity, cfg.spool.max_event_bytes)
+        ctx = SensorContext(
+            cfg=cfg,
+            events=events,
+            policy=CredentialPolicy(cfg.credentials),
+            accounts=Accounts(cfg.persona, self.spool_dir / "state"),
+            persona=Persona.from_config(cfg.persona, self.started),
+            limiter=ConnectionLimiter(cfg.limits.max_connections, cfg.limits.max_per_ip),
+            spool_dir=self.spool_dir,
+        )
+        ctx.attach_store()
+        return ctx
+
+    async def start(self) -> None:
+        """Bind (if not done yet), drop privileges, start every trap."""
+        raise_nofile(self.cfg.limits.nofile)
+        if not self.socks:
+            self.bind_all()
+        if self.cfg.user and os.geteuid() == 0:
+            drop_privileges(self.cfg.user, [self.spool_dir])
+        self.ctx = ctx = self._build()
+        if "ssh" in self.socks:
+            from honeyfarm.sensor.openssh import PROFILES, load_host_keys
+            from honeyfarm.sensor.ssh import SSHTrap
+
+            key_dir = self.cfg.ssh.host_key_dir or self.spool_dir / "keys"
+            keys = load_host_keys(PROFILES[self.cfg.ssh.profile], key_dir)
+            trap = SSHTrap(ctx, keys)
+            await trap.start(self.socks["ssh"])
+            self.traps.append(trap)
+        if "telnet" in self.socks:
+            from honeyfarm.sensor.telnet import TelnetTrap
+
+            ttrap = TelnetTrap(ctx)
+            await ttrap.start(self.socks["telnet"])
+            self.traps.append(ttrap)
+        ctx.events.emit(
+            "honeyfarm.sensor.start",
+            listen={k: [f"{h}:{p}" for h, p in v] for k, v in self.addresses().items()},
+            pid=os.getpid(),
+        )
+        self._periodic(ctx)
+        self.ready.set()
+
+    def _periodic(self, ctx: SensorContext) -> None:
+        spool = ctx.events.spool
+
+        async def every(seconds: float, fn: Callable[[], Any]) -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                fn()
+
+        def tick_sync() -> None:
+            spool.sync()
+            spool.maybe_rotate()
+
+        interval = self.cfg.spool.fsync_interval or 1.0
+        for coro in (every(interval, tick_sync), every(30.0, spool.refresh_usage)):
+            task = asyncio.create_task(coro)
+            ctx.tasks.add(task)
+
+    async def stop(self) -> None:
+        for trap in self.traps:
+            await trap.close()
+        ctx = self.ctx
+        if ctx is None:
+            return
+        for task in list(ctx.tasks):
+            task.cancel()
+        if ctx.downloader is not None:
+            await ctx.downloader.aclose()
+        ctx.events.emit("honeyfarm.sensor.stop", counts=dict(ctx.events.counts))
+        ctx.events.spool.close()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self, on_ready: Callable[[Sensor], Awaitable[None] | None] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        if on_ready is not None:
+            res = on_ready(self)
+            if res is not None:
+                await res
+        try:
+            await self._stop.wait()
+        finally:
+            await self.stop()
+
+
+def run(cfg: SensorConfig, on_ready: Callable[[Sensor], Awaitable[None] | None] | None = None) -> None:
+    asyncio.run(Sensor(cfg).serve(on_ready))

@@ -1,0 +1,368 @@
+# SPDX-License-Identifier: MIT
+"""The SSH trap: asyncssh dressed as Debian 12's OpenSSH 9.2p1.
+
+Events (Cowrie's ids): ``session.connect``, ``client.version``, ``client.kex``
+(with HASSH computed as Cowrie does: md5 of the client's
+``kex;ciphers;macs;compression`` lists), ``login.success``/``login.failed``,
+``client.fingerprint`` (public keys offered), ``client.size``, ``client.var``,
+``session.params``, ``command.input``, ``direct-tcpip.request`` (logged,
+refused as sshd refuses an unreachable target), ``session.file_upload``
+(SFTP/SCP, captured by :mod:`honeyfarm.sensor.sftp`), ``log.closed`` and
+``session.closed`` with the duration.
+
+Caps are checked in ``connection_made`` before asyncssh does any work, so a
+flood costs a socket accept and a close per connection, not a key exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import socket
+import struct
+from typing import Any
+
+import asyncssh
+from asyncssh.connection import SSHServerConnection, SSHServerConnectionOptions
+from asyncssh.constants import MSG_KEXINIT
+
+from honeyfarm.sensor.context import SensorContext, SessionContext
+from honeyfarm.sensor.events import SessionLog
+from honeyfarm.sensor.openssh import PROFILES, ProfiledServerConnection, auth_failure_delay, options_kwargs
+from honeyfarm.sensor.ttylog import TTYLog
+
+MAX_ENV_VARS = 32
+
+
+def hassh_from_kexinit(payload: bytes) -> tuple[str, dict[str, str]] | None:
+    """HASSH and the client's lists from its raw KEXINIT payload (``None`` if malformed)."""
+    try:
+        off = 1 + 16 if payload[:1] == b"\x14" else 16
+        names: list[str] = []
+        for _ in range(10):
+            (n,) = struct.unpack_from(">I", payload, off)
+            off += 4
+            if n > 65536 or off + n > len(payload):
+                return None
+            names.append(payload[off : off + n].decode("ascii", "replace"))
+            off += n
+    except struct.error:
+        return None
+    kex, hostkey, enc, _, mac, _, comp, _, lang, _ = names
+    hassh = hashlib.md5(f"{kex};{enc};{mac};{comp}".encode(), usedforsecurity=False).hexdigest()
+    return hassh, {"kex_algs": kex, "key_algs": hostkey, "enc_cs": enc, "mac_cs": mac, "comp_cs": comp, "lang_cs": lang}
+
+
+class TrapConnection(ProfiledServerConnection):
+    """One TCP connection: caps first, then the profiled SSH server."""
+
+    trap: SSHTrap
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        self._honey_ip = str(peer[0])
+        self._honey_admitted = self.trap.ctx.limiter.acquire(self._honey_ip)
+        if not self._honey_admitted:
+            # sshd's MaxStartups drop: close before the banner.
+            transport.abort()
+            return
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None = None) -> None:
+        if not getattr(self, "_honey_admitted", False):
+            return
+        self._honey_admitted = False
+        self.trap.ctx.limiter.release(self._honey_ip)
+        super().connection_lost(exc)
+
+    async def _honey_kexinit(self, pkttype: int, pktid: int, packet: Any) -> None:
+        first = not getattr(self, "_honey_kex_seen", False)
+        await SSHServerConnection._process_kexinit(self, pkttype, pktid, packet)
+        if first:
+            self._honey_kex_seen = True
+            owner = self._owner
+            if isinstance(owner, HoneySSHServer):
+                owner.on_kexinit(self._client_kexinit or b"")
+
+    # asyncssh dispatches packets through a class-level table, not by method lookup.
+    _packet_handlers = {**SSHServerConnection._packet_handlers, MSG_KEXINIT: _honey_kexinit}
+
+
+class HoneySSHServer(asyncssh.SSHServer):
+    def __init__(self, trap: SSHTrap) -> None:
+        self.trap = trap
+        self.ctx = trap.ctx
+        self.conn: SSHServerConnection | None = None
+        self.log: SessionLog | None = None
+        self.version_logged = False
+        self.failures = 0
+        self.session: SessionContext | None = None
+        self._username = ""
+        self._password: str | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # --- connection ---------------------------------------------------------
+    def connection_made(self, conn: SSHServerConnection) -> None:
+        self.conn = conn
+        peer = conn.get_extra_info("peername") or ("?", 0)
+        local = conn.get_extra_info("sockname") or ("?", 0)
+        self.log = SessionLog(self.ctx.events, "ssh", (str(peer[0]), int(peer[1])), (str(local[0]), int(local[1])))
+        self.log.emit("cowrie.session.connect")
+        self.trap.servers[conn] = self
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(self.ctx.cfg.limits.session_timeout, conn.close)
+
+    def _log_version(self) -> None:
+        if self.version_logged or self.conn is None or self.log is None:
+            return
+        version = self.conn.get_extra_info("client_version")
+        if version:
+            self.version_logged = True
+            self.log.emit("cowrie.client.version", client_version=str(version))
+
+    def on_kexinit(self, payload: bytes) -> None:
+        self._log_version()
+        parsed = hassh_from_kexinit(payload)
+        if parsed and self.log is not None:
+            hassh, lists = parsed
+            self.log.emit("cowrie.client.kex", hassh=hassh, **lists)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._log_version()
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.conn is not None:
+            self.trap.servers.pop(self.conn, None)
+        if self.log is not None:
+            self.log.emit("cowrie.session.closed", duration=round(self.log.elapsed, 6))
+
+    # --- authentication -----------------------------------------------------
+    def begin_auth(self, username: str) -> bool:
+        self._log_version()
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def kbdint_auth_supported(self) -> bool:
+        return False  # Debian's sshd_config: KbdInteractiveAuthentication no
+
+    def _count_failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.trap.max_auth_tries and self.conn is not None:
+            self.conn.disconnect(asyncssh.DISC_PROTOCOL_ERROR, "Too many authentication failures")
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        assert self.log is not None
+        ok = self.ctx.policy.check(self.log.src_ip, username, password)
+        if ok:
+            self.log.emit("cowrie.login.success", username=username, password=password)
+            self._username, self._password = username, password
+            return True
+        await asyncio.sleep(auth_failure_delay(self.trap.fail_delay))
+        self.log.emit("cowrie.login.failed", username=username, password=password)
+        self._count_failure()
+        return False
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        assert self.log is not None
+        self.log.emit(
+            "cowrie.client.fingerprint",
+            username=username,
+            fingerprint=key.get_fingerprint("sha256"),
+            key_type=key.get_algorithm(),
+            md5=key.get_fingerprint("md5"),
+        )
+        self._count_failure()
+        return False
+
+    def auth_completed(self) -> None:
+        assert self.log is not None
+        account = self.ctx.accounts.account(self._username)
+        self.session = SessionContext(self.ctx, self.log, account)
+
+    # --- channels -----------------------------------------------------------
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
+        assert self.log is not None
+        self.log.emit(
+            "cowrie.direct-tcpip.request",
+            dst_ip=dest_host[:255],
+            dst_port=dest_port,
+            orig_host=orig_host[:255],
+            orig_port=orig_port,
+        )
+        # Never forwarded: answer as sshd does when the target refuses.
+        raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Connection refused")
+
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        return False
+
+
+class SSHTrap:
+    def __init__(self, ctx: SensorContext, host_keys: list[asyncssh.SSHKey]) -> None:
+        self.ctx = ctx
+        cfg = ctx.cfg.ssh
+        self.profile = PROFILES[cfg.profile]
+        self.host_keys = host_keys
+        self.fail_delay = cfg.auth_fail_delay
+        self.max_auth_tries = cfg.max_auth_tries
+        self.servers: dict[SSHServerConnection, HoneySSHServer] = {}
+        self._servers: list[asyncio.AbstractServer] = []
+        self.options: SSHServerConnectionOptions | None = None
+
+    async def _options(self) -> SSHServerConnectionOptions:
+        from honeyfarm.sensor.sftp import make_sftp_factory
+
+        cfg = self.ctx.cfg
+        kwargs: dict[str, Any] = dict(
+            server_factory=lambda: HoneySSHServer(self),
+            server_host_keys=self.host_keys,
+            server_version=cfg.ssh.version[len("SSH-2.0-") :],
+            login_timeout=cfg.ssh.login_grace_time,
+            process_factory=self._run_process,
+            encoding="utf-8",
+            errors="replace",
+            line_editor=True,
+            line_history=100,
+            max_line_length=cfg.limits.max_line_bytes,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_pty=True,
+            keepalive_interval=0,
+            **options_kwargs(self.profile),
+        )
+        if cfg.ssh.sftp:
+            kwargs["sftp_factory"] = make_sftp_factory(self)
+            kwargs["allow_scp"] = True
+        return await SSHServerConnectionOptions.construct(None, **kwargs)
+
+    async def start(self, socks: list[socket.socket]) -> None:
+        loop = asyncio.get_running_loop()
+        self.options = options = await self._options()
+        trap = self
+
+        class _Conn(TrapConnection):
+            pass
+
+        _Conn.trap = trap
+        _Conn.profile = self.profile
+
+        def factory() -> _Conn:
+            return _Conn(loop, options, None, None, None)
+
+        for sock in socks:
+            self._servers.append(await loop.create_server(factory, sock=sock, backlog=1024))
+
+    async def close(self) -> None:
+        for srv in self._servers:
+            srv.close()
+        for conn in list(self.servers):
+            conn.close()
+        for srv in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(srv.wait_closed(), 2)
+
+    # --- sessions -----------------------------------------------------------
+    async def _run_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
+        conn = process.get_extra_info("connection")
+        server = self.servers.get(conn)
+        if server is None or server.session is None:
+            process.exit(1)
+            return
+        session = server.session
+        try:
+            await self._serve(process, server, session)
+        except (asyncssh.Error, OSError, BrokenPipeError, ConnectionError):
+            pass
+        finally:
+            if not process.is_closing():
+                process.exit(0)
+
+    async def _serve(
+        self, process: asyncssh.SSHServerProcess[str], server: HoneySSHServer, session: SessionContext
+    ) -> None:
+        log = session.log
+        term = process.get_terminal_type()
+        width, height, _, _ = process.get_terminal_size()
+        if term:
+            log.emit("cowrie.client.size", width=width, height=height, term=term)
+        env = dict(list(process.env.items())[:MAX_ENV_VARS]) if process.env else {}
+        for name, value in env.items():
+            log.emit("cowrie.client.var", name=str(name), value=str(value))
+        log.emit("cowrie.session.params", arch=self.ctx.cfg.persona.arch)
+        shell = self.ctx.new_shell(session)
+        if process.command is not None:
+            result = await shell.run_line(process.command)
+            if result.output:
+                process.stdout.write(result.output)
+            process.exit(result.status)
+            return
+        await self._interactive(process, shell, session, term, width, height, env)
+
+    async def _interactive(
+        self,
+        process: asyncssh.SSHServerProcess[str],
+        shell: Any,
+        session: SessionContext,
+        term: str | None,
+        width: int,
+        height: int,
+        env: dict[str, str],
+    ) -> None:
+        limits = self.ctx.cfg.limits
+        tty: TTYLog | None = None
+        if self.ctx.events.spool.has_room(limits.ttylog_bytes):
+            tty = TTYLog(self.ctx.tty_dir, session.log.session, width or 80, height or 24, limits.ttylog_bytes, env)
+        status = 0
+
+        def out(text: str) -> None:
+            process.stdout.write(text)
+            if tty is not None:
+                tty.output(text.replace("\n", "\r\n") if term else text)
+
+        if term:
+            out(self.ctx.motd())
+        try:
+            while True:
+                out(shell.prompt())
+                try:
+                    async with asyncio.timeout(limits.idle_timeout):
+                        line = await process.stdin.readline()
+                except asyncssh.TerminalSizeChanged as exc:
+                    session.log.emit("cowrie.client.size", width=exc.width, height=exc.height)
+                    continue
+                except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                    out("^C\n")
+                    continue
+                except TimeoutError:
+                    out("\ntimed out waiting for input: auto-logout\n")
+                    break
+                if line == "":  # ^D / EOF
+                    out("logout\n")
+                    break
+                if tty is not None:
+                    tty.input(line)
+                    tty.output(line.replace("\n", "\r\n"))
+                result = await shell.run_line(line.rstrip("\n"))
+                status = result.status
+                if result.output:
+                    out(result.output)
+                if result.exit:
+                    out("logout\n")
+                    break
+        finally:
+            if tty is not None:
+                tty.close()
+                self.ctx.events.spool.account_external(tty.size)
+                session.log.emit(
+                    "cowrie.log.closed",
+                    ttylog=f"tty/{tty.path.name}",
+                    size=tty.size,
+                    duration=round(tty.duration, 6),
+                    truncated=tty.truncated or None,
+                )
+        process.exit(status)

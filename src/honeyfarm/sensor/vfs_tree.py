@@ -1,0 +1,335 @@
+# SPDX-License-Identifier: MIT
+"""The read-only base tree of the fake filesystem: what a fresh Debian 12 cloud VM holds.
+
+Kept apart from :mod:`honeyfarm.sensor.vfs` (the overlay logic) because it is mostly data.
+Everything is generated in memory from the persona and the logged-in account; ``/proc`` files
+are callables so they show the current uptime and load each time they are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from honeyfarm.sensor.model import Account
+from honeyfarm.sensor.persona import Persona
+
+IMAGE_TIME = 1731974400.0  # 2024-11-19: when the cloud image was built
+
+# Programs in /usr/bin: every command the shell emulates plus common ones that answer generically.
+USR_BIN = (
+    "apt apt-cache apt-get base64 bash busybox cat chattr chgrp chmod chown cp crontab curl cut dash date dd df "
+    "dmesg du echo env false find free ftpget grep gunzip gzip head hostname id ip journalctl kill last ln ls "
+    "lsattr lscpu md5sum mkdir mktemp mv nohup nproc passwd perl pgrep pkill printf ps pwd python3 python3.11 "
+    "readlink rm rmdir sed sha256sum sleep sort ss ssh stat su sudo sync systemctl tail tar tee tftp timeout touch "
+    "tr true uname uniq uptime w wc wget which whoami xargs yes clear"
+).split()
+USR_SBIN = (
+    "adduser agetty chpasswd cron groupadd halt modprobe poweroff reboot rsyslogd service shutdown sshd sysctl "
+    "useradd userdel usermod visudo"
+).split()
+SYMLINKS = {
+    "/bin": "usr/bin",
+    "/sbin": "usr/sbin",
+    "/lib": "usr/lib",
+    "/lib64": "usr/lib64",
+    "/usr/bin/sh": "dash",
+    "/usr/bin/python3": "python3.11",
+    "/usr/sbin/reboot": "/bin/systemctl",
+    "/usr/sbin/halt": "/bin/systemctl",
+    "/usr/sbin/poweroff": "/bin/systemctl",
+    "/usr/sbin/shutdown": "/bin/systemctl",
+    "/etc/os-release": "../usr/lib/os-release",
+    "/etc/localtime": "/usr/share/zoneinfo/Etc/UTC",
+    "/vmlinuz": "boot/vmlinuz",
+    "/initrd.img": "boot/initrd.img",
+}
+DIRS = (
+    "/boot /dev /dev/pts /etc /etc/apt /etc/apt/sources.list.d /etc/cron.d /etc/cron.daily /etc/default /etc/init.d "
+    "/etc/network /etc/profile.d /etc/security /etc/skel /etc/ssh /etc/systemd /etc/systemd/system /home /media "
+    "/mnt /opt /proc /run /run/sshd /srv /sys /usr /usr/bin /usr/games /usr/include /usr/lib /usr/lib64 /usr/local "
+    "/usr/local/bin /usr/local/sbin /usr/sbin /usr/share /usr/share/zoneinfo /usr/share/zoneinfo/Etc /usr/src /var "
+    "/var/backups /var/cache /var/cache/apt /var/lib /var/lib/apt /var/lib/dpkg /var/local /var/log /var/log/apt "
+    "/var/log/journal /var/mail /var/opt /var/spool /var/spool/cron /var/www"
+).split()
+
+ROOT_BASHRC = """# ~/.bashrc: executed by bash(1) for non-login shells.
+
+# Note: PS1 is set in /etc/profile, and the default umask is defined
+# in /etc/login.defs. You should not need this unless you want different
+# defaults for root.
+# PS1='${debian_chroot:+($debian_chroot)}\\h:\\w\\$ '
+# umask 022
+
+# You may uncomment the following lines if you want `ls' to be colorized:
+# export LS_OPTIONS='--color=auto'
+# eval "$(dircolors)"
+# alias ls='ls $LS_OPTIONS'
+# alias ll='ls $LS_OPTIONS -l'
+# alias l='ls $LS_OPTIONS -lA'
+#
+# Some more alias to avoid making mistakes:
+# alias rm='rm -i'
+# alias cp='cp -i'
+# alias mv='mv -i'
+"""
+PROFILE = """# ~/.profile: executed by the command interpreter for login shells.
+
+# if running bash
+if [ -n "$BASH_VERSION" ]; then
+    # include .bashrc if it exists
+    if [ -f "$HOME/.bashrc" ]; then
+\t. "$HOME/.bashrc"
+    fi
+fi
+
+# set PATH so it includes user's private bin if it exists
+if [ -d "$HOME/bin" ] ; then
+    PATH="$HOME/bin:$PATH"
+fi
+"""
+USER_BASHRC = """# ~/.bashrc: executed by bash(1) for non-login shells.
+# see /usr/share/doc/bash/examples/startup-files (in the package bash-doc)
+# for examples
+
+# If not running interactively, don't do anything
+case $- in
+    *i*) ;;
+      *) return;;
+esac
+
+# don't put duplicate lines or lines starting with space in the history.
+HISTCONTROL=ignoreboth
+
+# append to the history file, don't overwrite it
+shopt -s histappend
+
+HISTSIZE=1000
+HISTFILESIZE=2000
+
+# check the window size after each command
+shopt -s checkwinsize
+
+# enable color support of ls and also add handy aliases
+if [ -x /usr/bin/dircolors ]; then
+    alias ls='ls --color=auto'
+    alias grep='grep --color=auto'
+fi
+"""
+BASH_LOGOUT = """# ~/.bash_logout: executed by bash(1) when login shell exits.
+
+# when leaving the console clear the screen to increase privacy
+
+if [ "$SHLVL" = 1 ]; then
+    [ -x /usr/bin/clear_console ] && /usr/bin/clear_console -q
+fi
+"""
+MOTD = """
+The programs included with the Debian GNU/Linux system are free software;
+the exact distribution terms for each program are described in the
+individual files in /usr/share/doc/*/copyright.
+
+Debian GNU/Linux comes with ABSOLUTELY NO WARRANTY, to the extent
+permitted by applicable law.
+"""
+SOURCES = """Types: deb deb-src
+URIs: mirror+file:///etc/apt/mirrors/debian.list
+Suites: bookworm bookworm-updates bookworm-backports
+Components: main
+
+Types: deb deb-src
+URIs: mirror+file:///etc/apt/mirrors/debian-security.list
+Suites: bookworm-security
+Components: main
+"""
+SSHD_CONFIG = """
+# This is the sshd server system-wide configuration file.  See
+# sshd_config(5) for more information.
+
+Include /etc/ssh/sshd_config.d/*.conf
+
+#Port 22
+#AddressFamily any
+#ListenAddress 0.0.0.0
+#PermitRootLogin prohibit-password
+#PubkeyAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM yes
+X11Forwarding yes
+PrintMotd no
+AcceptEnv LANG LC_*
+Subsystem\tsftp\t/usr/lib/openssh/sftp-server
+ClientAliveInterval 120
+"""
+CRONTAB = """# /etc/crontab: system-wide crontab
+SHELL=/bin/sh
+PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
+
+# Example of job definition:
+# .---------------- minute (0 - 59)
+# |  .------------- hour (0 - 23)
+# |  |  .---------- day of month (1 - 31)
+# |  |  |  .------- month (1 - 12) OR jan,feb,mar,apr ...
+# |  |  |  |  .---- day of week (0 - 6) (Sunday=0 or 7) OR sun,mon,tue,wed,thu,fri,sat
+# |  |  |  |  |
+# *  *  *  *  * user-name command to be executed
+17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly
+25 6\t* * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }
+"""
+FSTAB = "# /etc/fstab: static file system information\nPARTUUID=5ce1c3d2-01 / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1\nPARTUUID=5ce1c3d2-0f /boot/efi vfat defaults 0 2\n"  # noqa: E501
+SHELLS = "# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n"  # noqa: E501
+SUDOERS = "Defaults\tenv_reset\nDefaults\tmail_badpass\nDefaults\tsecure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\nDefaults\tuse_pty\n\nroot\tALL=(ALL:ALL) ALL\n%sudo\tALL=(ALL:ALL) ALL\n\n@includedir /etc/sudoers.d\n"  # noqa: E501
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One inode. ``kind``: ``d`` directory, ``f`` regular file, ``l`` symlink, ``c`` character device."""
+
+    kind: str
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    mtime: float = 0.0
+    data: bytes | Callable[[], str] = b""
+    size: int | None = None  # reported size when only the head of the file is kept (downloads, binaries)
+    target: str = ""
+
+    def content(self) -> bytes:
+        if callable(self.data):
+            return self.data().encode()
+        return self.data
+
+    def st_size(self) -> int:
+        if self.kind == "d":
+            return 4096
+        if self.kind == "l":
+            return len(self.target)
+        if self.kind == "c" or callable(self.data):
+            return 0
+        return self.size if self.size is not None else len(self.data)
+
+
+def _h(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
+
+
+def fake_binary(name: str) -> tuple[bytes, int]:
+    """Head bytes and size of an emulated ELF executable (deterministic per name)."""
+    h = hashlib.sha256(name.encode()).digest()
+    size = 14_000 + int.from_bytes(h[:4], "big") % 180_000
+    head = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x03\x00>\x00\x01\x00\x00\x00" + h[:8]
+    return head, size
+
+
+def device_read(path: str) -> bytes:
+    """What reading a character device gives (bounded: the shell caps its output anyway)."""
+    if path == "/dev/zero":
+        return b"\0" * 65536
+    if path in ("/dev/urandom", "/dev/random"):
+        return os.urandom(65536)
+    return b""
+
+
+def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str, list[str]]]:
+    """The base tree as ``{path: Node}`` and ``{dir: [child names]}``."""
+    nodes: dict[str, Node] = {}
+    boot = persona.boot_time
+    install = min(boot, IMAGE_TIME + 3 * 86400) - 86400
+
+    def text(path: str, body: str | Callable[[], str], mode: int = 0o644, uid: int = 0, gid: int = 0) -> None:
+        data = body if callable(body) else body.encode()
+        nodes[path] = Node("f", mode, uid, gid, install, data)
+
+    nodes["/"] = Node("d", 0o755, mtime=install)
+    for d in DIRS:
+        nodes[d] = Node("d", 0o755, mtime=IMAGE_TIME + _h(d) % 86400)
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        nodes[d] = Node("d", 0o1777, mtime=persona.now() - 3600 if d == "/tmp" else boot)
+    nodes["/root"] = Node("d", 0o700, mtime=install)
+    nodes["/root/.ssh"] = Node("d", 0o700, mtime=install)
+    nodes["/etc/sudoers.d"] = Node("d", 0o750, mtime=install)
+    nodes["/var/spool/cron/crontabs"] = Node("d", 0o1730, 0, 102, install)
+    for name in ("null", "zero", "random", "urandom", "tty", "full"):
+        nodes[f"/dev/{name}"] = Node("c", 0o666, mtime=boot)
+    for path, target in SYMLINKS.items():
+        nodes[path] = Node("l", 0o777, mtime=IMAGE_TIME, target=target)
+    for directory, names in (("/usr/bin", USR_BIN), ("/usr/sbin", USR_SBIN)):
+        for name in names:
+            path = f"{directory}/{name}"
+            if path in nodes:
+                continue
+            head, size = fake_binary(name)
+            mode = 0o4755 if name in ("su", "sudo", "passwd") else 0o755
+            nodes[path] = Node("f", mode, mtime=IMAGE_TIME - _h(name) % 40_000_000, data=head, size=size)
+    nodes["/usr/share/zoneinfo/Etc/UTC"] = Node("f", 0o644, mtime=IMAGE_TIME, data=b"TZif2\0\0\0", size=114)
+    nodes["/boot/vmlinuz"] = Node("f", 0o644, mtime=IMAGE_TIME, data=b"MZ", size=7_943_008)
+    nodes["/boot/initrd.img"] = Node("f", 0o644, mtime=IMAGE_TIME, data=b"\x1f\x8b", size=24_133_214)
+
+    text("/usr/lib/os-release", persona.os_release())
+    text("/etc/passwd", persona.passwd(account))
+    text("/etc/group", persona.group(account))
+    text("/etc/shadow", persona.shadow(account), 0o640, 0, 42)
+    text("/etc/gshadow", persona.group(account).replace(":x:", ":!:"), 0o640, 0, 42)
+    text("/etc/hostname", persona.etc_hostname())
+    text("/etc/hosts", persona.hosts())
+    text("/etc/debian_version", persona.debian_version())
+    text("/etc/issue", persona.issue())
+    text("/etc/issue.net", "Debian GNU/Linux 12\n")
+    text("/etc/motd", MOTD)
+    text("/etc/machine-id", persona.machine_id + "\n", 0o444)
+    text("/etc/timezone", "Etc/UTC\n")
+    text("/etc/resolv.conf", "nameserver 172.31.0.2\nsearch ec2.internal\n")
+    text("/etc/fstab", FSTAB)
+    text("/etc/shells", SHELLS)
+    text("/etc/crontab", CRONTAB)
+    text("/etc/sudoers", SUDOERS, 0o440)
+    text("/etc/ssh/sshd_config", SSHD_CONFIG)
+    text("/etc/apt/sources.list.d/debian.sources", SOURCES)
+    text("/etc/skel/.bashrc", USER_BASHRC)
+    text("/etc/skel/.profile", PROFILE)
+    text("/etc/skel/.bash_logout", BASH_LOGOUT)
+    text("/etc/profile", 'if [ "$(id -u)" -eq 0 ]; then\n  PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\nfi\nexport PATH\n')  # noqa: E501
+    text("/root/.bashrc", ROOT_BASHRC)
+    text("/root/.profile", "# ~/.profile: executed by Bourne-compatible login shells.\n\nif [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n")  # noqa: E501
+    text("/root/.ssh/authorized_keys", "", 0o600)
+    for p, body in (
+        ("/proc/cpuinfo", persona.cpuinfo),
+        ("/proc/meminfo", persona.meminfo),
+        ("/proc/version", persona.version),
+        ("/proc/uptime", persona.proc_uptime),
+        ("/proc/loadavg", persona.loadavg),
+        ("/proc/cmdline", lambda: f"BOOT_IMAGE=/boot/vmlinuz-{persona.kernel_release} root=PARTUUID=5ce1c3d2-01 ro "
+         "console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0\n"),
+        ("/proc/mounts", lambda: "/dev/nvme0n1p1 / ext4 rw,relatime,discard,errors=remount-ro 0 0\n"
+         "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nsysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n"
+         "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=97732k,mode=755 0 0\n"
+         "/dev/nvme0n1p15 /boot/efi vfat rw,relatime,fmask=0022,dmask=0022 0 0\n"),
+    ):  # fmt: skip
+        nodes[p] = Node("f", 0o444, mtime=boot, data=body)
+
+    logtime = persona.now() - 120
+    for name, mode, gid in (("syslog", 0o640, 4), ("auth.log", 0o640, 4), ("kern.log", 0o640, 4),
+                            ("dpkg.log", 0o644, 0), ("lastlog", 0o664, 43), ("wtmp", 0o664, 43),
+                            ("btmp", 0o660, 43), ("apt/history.log", 0o644, 0)):  # fmt: skip
+        nodes[f"/var/log/{name}"] = Node("f", mode, 0, gid, logtime, b"", size=1000 + _h(name) % 90_000)
+
+    homes = [(u.name, u.uid, u.gid, u.home) for u in persona.users]
+    if account.uid != 0 and all(h[0] != account.name for h in homes):
+        homes.append((account.name, account.uid, account.gid, account.home))
+    for _name, uid, gid, home in homes:
+        if not home.startswith("/home/") or home.count("/") != 2:
+            continue
+        nodes[home] = Node("d", 0o700, uid, gid, install)
+        nodes[f"{home}/.ssh"] = Node("d", 0o700, uid, gid, install)
+        for dot, body in ((".bashrc", USER_BASHRC), (".profile", PROFILE), (".bash_logout", BASH_LOGOUT)):
+            nodes[f"{home}/{dot}"] = Node("f", 0o644, uid, gid, install, body.encode())
+        nodes[f"{home}/.ssh/authorized_keys"] = Node("f", 0o600, uid, gid, install, b"")
+
+    children: dict[str, list[str]] = {}
+    for path in nodes:
+        if path != "/":
+            parent, _, name = path.rpartition("/")
+            children.setdefault(parent or "/", []).append(name)
+    return nodes, children
