@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -351,7 +352,7 @@ def test_report_reads_the_lake_ingest_wrote_by_default(tmp_path: Path) -> None:
 
 
 def test_demo_generates_ingests_and_prints_panels_labelled_synthetic(tmp_path: Path) -> None:
-    out = ok(hf("demo", "--dir", "D", "--events", "5000", cwd=tmp_path))
+    out = ok(hf("demo", "--dir", "D", "--events", "5000", "--no-live", cwd=tmp_path))
     assert "SYNTHETIC" in out
     assert "ingested 5,000 events" in out
     for name in SUMMARY_PANELS:
@@ -361,6 +362,26 @@ def test_demo_generates_ingests_and_prints_panels_labelled_synthetic(tmp_path: P
     # the demo lake is a normal lake
     out = json.loads(ok(hf("report", "overview", "--lake", "D/lake", "--json", cwd=tmp_path)))
     assert out[0]["sensor"] == "(all)" and out[0]["events"] == 5000
+
+
+def test_demo_live_runs_the_real_traps_and_ingests_their_spool(tmp_path: Path) -> None:
+    import hashlib
+
+    from honeyfarm.demo.live import PAYLOAD
+
+    out = ok(hf("demo", "--dir", "D", "--events", "1000", cwd=tmp_path))
+    assert "live traps on loopback" in out
+    assert re.search(r"ingested [1-9]\d* live events \(0 dead-letter\)", out), out[-2000:]
+    lake = ["--lake", "D/lake", "--sensor", "live-demo", "--json"]
+    creds = json.loads(ok(hf("report", "top-credentials", *lake, cwd=tmp_path)))
+    assert {"username": "root", "password": "toor"}.items() <= next(c for c in creds if c["password"] == "toor").items()
+    downloads = json.loads(ok(hf("report", "downloads", *lake, cwd=tmp_path)))
+    assert hashlib.sha256(PAYLOAD).hexdigest() in {d["sha256"] for d in downloads}
+    ids = {r["eventid"] for r in json.loads(ok(hf("report", "eventids", *lake, cwd=tmp_path)))}
+    assert {"cowrie.client.kex", "cowrie.login.failed", "cowrie.command.input", "cowrie.log.closed"} <= ids
+    # the captured payload is in the sensor's content-addressed store
+    sha = hashlib.sha256(PAYLOAD).hexdigest()
+    assert (tmp_path / "D" / "live" / "spool" / "downloads" / sha[:2] / sha).read_bytes() == PAYLOAD
 
 
 def _strict_json(text: str) -> Any:

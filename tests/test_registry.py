@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,12 @@ def test_every_eventid_written_in_the_source_is_registered() -> None:
     assert len(found) >= len(EVENT_IDS)
     assert "cowrie.login.success" in found and "demo/synthetic.py" in found["cowrie.login.success"]
     assert "formats/cowrie.py" in found["cowrie.session.file_download"]
-    unknown = {eid: sorted(where) for eid, where in found.items() if eid not in EVENT_IDS}
+    # Literals that look like `honeyfarm.*` ids but are not: module and entry-point names, an ECS field name.
+    unknown = {
+        eid: sorted(where)
+        for eid, where in found.items()
+        if eid not in EVENT_IDS and eid != "honeyfarm.password" and importlib.util.find_spec(eid) is None
+    }
     assert not unknown, f"eventids used in src/honeyfarm but missing from EVENT_IDS: {unknown}"
 
 

@@ -124,8 +124,7 @@ def test_nmap_sees_the_same_server(sshd: RealSSHD, trap: SensorProc) -> None:
     )
     out = res.stdout.decode()
     sections = {
-        m.group(1): m.group(2)
-        for m in re.finditer(r"^(\d+)/tcp (.*?)(?=^\d+/tcp |^Service Info|\Z)", out, re.M | re.S)
+        m.group(1): m.group(2) for m in re.finditer(r"^(\d+)/tcp (.*?)(?=^\d+/tcp |^Service Info|\Z)", out, re.M | re.S)
     }
     real, ours = _nmap_blocks(sections[str(sshd.port)]), _nmap_blocks(sections[str(trap.ssh_port)])
     assert "OpenSSH 9.2p1 Debian 2+deb12u" in real["version"]

@@ -11,11 +11,11 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+# DuckDB, pyarrow and the renderers are imported inside the commands that use
+# them: `honeyfarm sensor` runs for months on a 512 MB VM and needs none of them.
+from honeyfarm.analysis.names import PANEL_NAMES
 from honeyfarm.config import Config, ConfigError, load_config, resolve_lake
-from honeyfarm.views.render import dumps_json, print_table, write_csv, write_json
 
 app = typer.Typer(
     add_completion=False,
@@ -66,6 +66,7 @@ def ingest(
     from honeyfarm.formats import get_format
     from honeyfarm.lake.store import LakeBusy
     from honeyfarm.pipeline import ingest as run_ingest
+    from honeyfarm.views.render import dumps_json
 
     cfg = _config(config)
     root = resolve_lake(cfg, lake)
@@ -82,6 +83,15 @@ def ingest(
                 total = sum(p.stat().st_size for p in expand_paths(paths))
             except InputError:
                 total = None
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             with Progress(
                 TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
                 console=err, transient=True,
@@ -136,6 +146,8 @@ def query(
 def _emit(table: object, as_json: bool, as_csv: bool, title: str | None) -> None:
     import pyarrow as pa
 
+    from honeyfarm.views.render import print_table, write_csv, write_json
+
     assert isinstance(table, pa.Table)
     if as_json:
         write_json(table, sys.stdout)
@@ -157,7 +169,7 @@ def _parse_time(s: str | None) -> dt.datetime | None:
 
 @app.command()
 def report(
-    panel: Annotated[Optional[str], typer.Argument(help=f"One of: {', '.join(PANELS)} (default: a summary).")] = None,  # noqa: UP045
+    panel: Annotated[str | None, typer.Argument(help=f"One of: {', '.join(PANEL_NAMES)} (default: a summary).")] = None,
     since: Annotated[Optional[str], typer.Option(help="Start (ISO 8601, UTC unless an offset is given).")] = None,  # noqa: UP045
     until: Annotated[Optional[str], typer.Option(help="End, exclusive (ISO 8601).")] = None,  # noqa: UP045
     sensor: Annotated[Optional[list[str]], typer.Option(help="Only this sensor (repeatable).")] = None,  # noqa: UP045
@@ -172,7 +184,9 @@ def report(
     as_csv: CsvOpt = False,
 ) -> None:
     """Report panels over the lake (overview, top-*, timeline, client-versions, hassh, downloads, eventids)."""
+    from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
     from honeyfarm.lake.store import Lake
+    from honeyfarm.views.render import dumps_json, write_json
 
     cfg = _config(config)
     if panel is not None and panel not in PANELS:
@@ -215,13 +229,17 @@ def demo(
         "honeyfarm-demo"
     ),
     events: Annotated[int, typer.Option(help="Synthetic events to generate.")] = 200_000,
+    live: Annotated[
+        bool, typer.Option(help="Also run the real SSH/Telnet traps on loopback against a scripted attacker.")
+    ] = True,
+    duration: Annotated[float, typer.Option(help="Keep the live traps up this many seconds to try by hand.")] = 0,
     config: ConfigOpt = None,
 ) -> None:
-    """Generate a labelled synthetic attack dataset, ingest it, print the report panels."""
+    """Synthetic attack dataset + live traps on loopback: ingest both, print the report panels."""
     from honeyfarm.demo.run import run_demo
 
     cfg = _config(config)
-    run_demo(cfg, workdir, events, _stdout())
+    run_demo(cfg, workdir, events, _stdout(), live=live, duration=duration)
 
 
 @app.command()

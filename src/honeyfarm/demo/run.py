@@ -17,7 +17,7 @@ from honeyfarm.pipeline import ingest
 from honeyfarm.views.render import print_table
 
 
-def run_demo(cfg: Config, workdir: Path, events: int, out: Console) -> None:
+def run_demo(cfg: Config, workdir: Path, events: int, out: Console, live: bool = False, duration: float = 0) -> None:
     logs = workdir / "logs"
     lake_root = workdir / "lake"
     out.print(Text("honeyfarm demo — SYNTHETIC data (generated, not real attacks)", style="bold yellow"))
@@ -43,8 +43,28 @@ def run_demo(cfg: Config, workdir: Path, events: int, out: Console) -> None:
         out,
         "timeline (per day, top countries)",
     )
+    if live:
+        _live(cfg, workdir, lake_root, duration, out)
     out.print(
         f"\nTry: honeyfarm report top-credentials --lake {lake_root}   |   "
         f'honeyfarm query "SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC" --lake {lake_root}',
         markup=False,
     )
+
+
+def _live(cfg: Config, workdir: Path, lake_root: Path, duration: float, out: Console) -> None:
+    from honeyfarm.demo.live import run_live
+
+    out.print(Text("\nLive traps — REAL honeyfarm sensor on loopback, scripted attacker", style="bold green"))
+    spool = run_live(cfg, workdir / "live", duration, out)
+    result = ingest([str(spool)], cfg, lake_root)
+    out.print(
+        f"ingested {result.ingested:,} live events ({result.dead_letter:,} dead-letter) from {spool}/",
+        markup=False,
+    )
+    con = Lake(lake_root, cfg.lake).connect(cfg.ingest.threads)
+    f = Filters(sensors=("live-demo",))
+    for name in ("top-credentials", "top-commands", "downloads", "eventids"):
+        p = PANELS[name]
+        print_table(p.func(con, f, limit=8), out, f"{name} (live-demo sensor)")
+    out.print(f"replay a session: honeyfarm replay SESSION --spool {workdir / 'live' / 'spool'}", markup=False)

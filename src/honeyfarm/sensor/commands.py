@@ -167,10 +167,7 @@ def mode_string(node: Node) -> str:
         r = "r" if m >> shift & 4 else "-"
         w = "w" if m >> shift & 2 else "-"
         x = m >> shift & 1
-        if m & special:
-            xc = sch if x else sch.upper()
-        else:
-            xc = "x" if x else "-"
+        xc = (sch if x else sch.upper()) if m & special else ("x" if x else "-")
         chars.append(r + w + xc)
     return kind + "".join(chars)
 
@@ -269,6 +266,8 @@ async def ls(sh: Shell, argv: list[str], io: IO) -> int:
             out.append(" ".join(parts) + "\n")
         return "".join(out)
 
+    files.sort(key=lambda f: f[0])
+    dirs.sort()
     chunks = []
     if files:
         chunks.append(render(files))
@@ -283,7 +282,11 @@ async def ls(sh: Shell, argv: list[str], io: IO) -> int:
             names = [x for x in names if not x.startswith(".")]
         entries = [(x, sh.fs.lookup(posixpath.join(real, x), follow=False)[1], posixpath.join(real, x)) for x in names]
         if show_all:
-            entries = [(".", sh.fs.lookup(real)[1], real), ("..", sh.fs.lookup(posixpath.dirname(real))[1], ""), *entries]
+            entries = [
+                (".", sh.fs.lookup(real)[1], real),
+                ("..", sh.fs.lookup(posixpath.dirname(real))[1], ""),
+                *entries,
+            ]
         body = render(entries)
         if long_:
             blocks = sum(4 * math.ceil(e[1].st_size() / 4096) for e in entries if e[1].kind in "df")
@@ -339,7 +342,8 @@ async def rm(sh: Shell, argv: list[str], io: IO) -> int:
     status = 0
     for a in args:
         if recursive and normpath(a, sh.cwd) == "/" and "no-preserve-root" not in flags:
-            io.err("rm: it is dangerous to operate recursively on '/'\nrm: use --no-preserve-root to override this failsafe\n")
+            io.err("rm: it is dangerous to operate recursively on '/'\n")
+            io.err("rm: use --no-preserve-root to override this failsafe\n")
             status = 1
             continue
         try:
@@ -394,6 +398,9 @@ async def _copy_or_move(sh: Shell, argv: list[str], io: IO, move: bool) -> int:
         except FSError as e:
             if e.strerror == "No such file or directory" and not sh.fs.exists(src, sh.cwd):
                 io.err(f"{prog}: cannot stat {quote(src)}: {e.strerror}\n")
+            elif e.strerror == "Invalid argument":
+                io.err(f"{prog}: cannot {'move' if move else 'copy'} a directory, {quote(src)}, into itself, "
+                       f"{quote(dest)}\n")  # fmt: skip
             elif move:
                 io.err(f"{prog}: cannot move {quote(src)} to {quote(dest)}: {e.strerror}\n")
             else:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 _SIMPLE = {"a": 7, "b": 8, "e": 27, "E": 27, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92}
 _HEX = re.compile(r"[0-9a-fA-F]{1,2}")
+_HEX4 = re.compile(r"[0-9a-fA-F]{1,4}")
+_HEX8 = re.compile(r"[0-9a-fA-F]{1,8}")
 _OCT3 = re.compile(r"[0-7]{1,3}")
 _SPEC = re.compile(r"%([-+ #0]*)(\d+|\*)?(?:\.(\d*|\*))?([diouxXcsbfeEgG%])")
 MAX_WIDTH = 4096
@@ -46,7 +48,7 @@ def unescape(s: str, *, printf: bool = False) -> tuple[str, bool]:
         elif d == "x" and (m := _HEX.match(s, i)):
             out.append(int(m.group(), 16))
             i = m.end()
-        elif d in "uU" and (m := re.compile(r"[0-9a-fA-F]{1,%d}" % (4 if d == "u" else 8)).match(s, i)):
+        elif d in "uU" and (m := (_HEX4 if d == "u" else _HEX8).match(s, i)):
             out += encode(chr(min(int(m.group(), 16), 0x10FFFF)))
             i = m.end()
         elif d == "0" and not printf:

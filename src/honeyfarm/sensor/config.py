@@ -73,13 +73,15 @@ class CredentialsConfig(_Strict):
 class PersonaConfig(_Strict):
     """The machine the fake shell pretends to be (Debian 12 on a small cloud VM by default)."""
 
-    hostname: str = Field("web-01", pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$")
-    kernel_release: str = Field("6.1.0-28-cloud-amd64")
-    kernel_version: str = Field("#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)")
-    arch: str = Field("x86_64")
-    cpu_model: str = Field("Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz")
-    cpu_count: Annotated[int, Field(ge=1, le=256)] = 2
-    mem_kb: Annotated[int, Field(ge=65536)] = 1_000_000
+    hostname: str = Field(
+        "web-01", pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", description="Host name in prompts and uname."
+    )
+    kernel_release: str = Field("6.1.0-28-cloud-amd64", description="`uname -r`.")
+    kernel_version: str = Field("#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)", description="`uname -v`.")
+    arch: str = Field("x86_64", description="`uname -m`; also `session.params`.")
+    cpu_model: str = Field("Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz", description="/proc/cpuinfo model name.")
+    cpu_count: Annotated[int, Field(ge=1, le=256)] = Field(2, description="CPUs in /proc/cpuinfo, nproc.")
+    mem_kb: Annotated[int, Field(ge=65536)] = Field(1_000_000, description="MemTotal (free, /proc/meminfo).")
     users: list[str] = Field(
         default_factory=lambda: ["admin:1000"], description="Regular users on the machine, `name:uid`."
     )
@@ -89,15 +91,19 @@ class PersonaConfig(_Strict):
 
 
 class SSHConfig(_Strict):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run the SSH trap.")
     listen: list[str] = Field(default_factory=lambda: ["127.0.0.1:2222"], description="`host:port` addresses.")
     profile: Literal["openssh-9.2p1-debian12"] = Field(
         "openssh-9.2p1-debian12", description="Real OpenSSH release whose banner, algorithms and timing are copied."
     )
     version: str = Field(
-        "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10", pattern=r"^SSH-2\.0-[\x21-\x7e][\x20-\x7e]{0,200}$"
+        "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10",
+        description="Identification string (match it to the profile's release).",
+        pattern=r"^SSH-2\.0-[\x21-\x7e][\x20-\x7e]{0,200}$",
     )
-    host_key_dir: FilePath | None = Field(None, description="Host keys (generated on first start). Default: spool/keys.")
+    host_key_dir: FilePath | None = Field(
+        None, description="Host keys (generated on first start). Default: spool/keys."
+    )
     auth_fail_delay: Annotated[float, Field(ge=0, le=30)] = Field(
         2.0, description="Mean delay after a failed password, as pam_unix's (randomised ±25%)."
     )
@@ -107,23 +113,25 @@ class SSHConfig(_Strict):
 
 
 class TelnetConfig(_Strict):
-    enabled: bool = True
-    listen: list[str] = Field(default_factory=lambda: ["127.0.0.1:2323"])
-    login_timeout: Annotated[float, Field(gt=0)] = 60.0
-    max_auth_tries: Annotated[int, Field(ge=1, le=100)] = 3
+    enabled: bool = Field(True, description="Run the Telnet trap.")
+    listen: list[str] = Field(default_factory=lambda: ["127.0.0.1:2323"], description="`host:port` addresses.")
+    login_timeout: Annotated[float, Field(gt=0)] = Field(60.0, description="As login(1)'s LOGIN_TIMEOUT.")
+    max_auth_tries: Annotated[int, Field(ge=1, le=100)] = Field(3, description="Failed logins before hanging up.")
 
 
 class DownloadsConfig(_Strict):
     enabled: bool = Field(True, description="Fetch URLs seen in wget/curl/tftp/ftpget (else only log them).")
     dir: FilePath | None = Field(None, description="Content-addressed store. Default: spool/downloads.")
-    max_file_bytes: Annotated[int, Field(ge=1024)] = Field(16 * 1024 * 1024, description="Larger downloads are cut off.")
+    max_file_bytes: Annotated[int, Field(ge=1024)] = Field(
+        16 * 1024 * 1024, description="Larger downloads are cut off."
+    )
     quota_bytes: Annotated[int, Field(ge=65536)] = Field(
         1024**3, description="Total store size; oldest files are evicted first past it."
     )
     timeout: Annotated[float, Field(gt=0)] = Field(30.0, description="Whole-download time limit (seconds).")
-    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
-    max_concurrent: Annotated[int, Field(ge=1)] = 4
-    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    connect_timeout: Annotated[float, Field(gt=0)] = Field(10.0, description="TCP connect time limit (seconds).")
+    max_concurrent: Annotated[int, Field(ge=1)] = Field(4, description="Downloads at once (64 more may wait).")
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = Field(5, description="HTTP redirects followed.")
     allow_loopback: bool = Field(False, description="Allow loopback targets (tests only).")
     allow_private: bool = Field(False, description="Allow RFC 1918 / ULA / link-local targets.")
     user_agent: str = Field("Wget/1.21.3", description="User-Agent sent when fetching.")

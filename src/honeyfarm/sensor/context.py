@@ -66,13 +66,18 @@ class SensorContext:
 
     def attach_store(self) -> None:
         """The content-addressed store (uploads and downloads) and, if enabled, the downloader."""
-        from honeyfarm.sensor.downloads import Downloader
         from honeyfarm.sensor.store import ContentStore
 
         dl = self.cfg.downloads
         self.store = ContentStore(Path(dl.dir or self.spool_dir / "downloads"), dl.quota_bytes)
-        if dl.enabled:
-            self.downloader = Downloader(dl, self.store)
+
+    def get_downloader(self) -> Downloader | None:
+        """The downloader, created on first use: aiohttp costs ~20 MB of RAM a quiet sensor never needs."""
+        if self.downloader is None and self.cfg.downloads.enabled and self.store is not None:
+            from honeyfarm.sensor.downloads import Downloader
+
+            self.downloader = Downloader(self.cfg.downloads, self.store)
+        return self.downloader
 
     def motd(self) -> str:
         """What Debian 12 prints after a login (uname line + /etc/motd)."""
@@ -112,7 +117,7 @@ class SessionContext:
         self.log.emit(eventid, **fields)
 
     async def download(self, url: str, command: str) -> FetchResult | None:
-        dl = self.sensor.downloader
+        dl = self.sensor.get_downloader()
         if dl is None:
             # Fetching disabled: the URL is still evidence.
             self.emit("cowrie.session.file_download.failed", url=url, command=command, reason="downloads disabled")

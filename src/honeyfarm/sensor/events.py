@@ -23,10 +23,14 @@ from honeyfarm.sensor.spool import Spool
 
 
 def _cap(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit]
+    """Cap attacker-controlled values at ``limit`` UTF-8 bytes (not characters)."""
     if isinstance(value, bytes):
-        return value[:limit].decode("utf-8", "backslashreplace")
+        value = value.decode("utf-8", "backslashreplace")
+    if isinstance(value, str):
+        if len(value) * 4 <= limit:  # fast path: cannot exceed the cap
+            return value
+        raw = value.encode("utf-8", "surrogatepass")
+        return value if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
     if isinstance(value, dict):
         return {str(k)[:256]: _cap(v, limit) for k, v in list(value.items())[:256]}
     if isinstance(value, (list, tuple)):

@@ -15,6 +15,7 @@ subset of Debian's file shipped with honeyfarm.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from functools import lru_cache
 from hashlib import sha256
 from importlib import resources
@@ -114,7 +115,7 @@ class OpenSSHGex(_KexDHGex):
         self.send_packet(self._group_type, MPInt(p), MPInt(g))
 
     # asyncssh dispatches through a class-level table: point both request types here.
-    _packet_handlers = {
+    _packet_handlers: Mapping[int, Any] = {
         **_KexDHGex._packet_handlers,
         MSG_KEX_DH_GEX_REQUEST_OLD: _process_request,
         MSG_KEX_DH_GEX_REQUEST: _process_request,

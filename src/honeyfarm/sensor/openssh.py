@@ -181,14 +181,18 @@ def load_host_keys(profile: SSHProfile, key_dir: Any) -> list[asyncssh.SSHKey]:
     d = Path(key_dir)
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     keys: list[asyncssh.SSHKey] = []
-    spec = {"rsa": ("ssh-rsa", {"key_size": 3072}), "ecdsa": ("ecdsa-sha2-nistp256", {}), "ed25519": ("ssh-ed25519", {})}
+    algs = {"rsa": "ssh-rsa", "ecdsa": "ecdsa-sha2-nistp256", "ed25519": "ssh-ed25519"}
     for kind in profile.host_key_types:
         path = d / f"ssh_host_{kind}_key"
         if path.exists():
             keys.append(asyncssh.read_private_key(str(path)))
             continue
-        alg, kw = spec[kind]
-        key = asyncssh.generate_private_key(alg, **kw)
+        # ssh-keygen's default RSA size since OpenSSH 9.0 (what ssh-audit and nmap report) is 3072.
+        key = (
+            asyncssh.generate_private_key(algs[kind], key_size=3072)
+            if kind == "rsa"
+            else (asyncssh.generate_private_key(algs[kind]))
+        )
         tmp = path.with_suffix(".tmp")
         key.write_private_key(str(tmp))
         tmp.chmod(0o600)

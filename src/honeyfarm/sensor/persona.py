@@ -66,7 +66,9 @@ _CPU_FLAGS = (
     "erms invpcid mpx avx512f avx512dq rdseed adx smap clflushopt clwb avx512cd avx512bw avx512vl xsaveopt "
     "xsavec xgetbv1 xsaves ida arat pku ospke"
 )
-_CPU_BUGS = "cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs itlb_multihit mmio_stale_data retbleed gds"
+_CPU_BUGS = (
+    "cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs itlb_multihit mmio_stale_data retbleed gds"
+)
 
 OS_RELEASE = """PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -198,7 +200,7 @@ class Persona:
         day = int(self.boot_time // 86400) - 30
         lines = []
         for u in self.all_users(account):
-            pw = "*" if u.uid != 0 and u.uid < 1000 or u.uid == 65534 else "!"
+            pw = "*" if (u.uid != 0 and u.uid < 1000) or u.uid == 65534 else "!"
             if u.uid == 0:
                 salt = hashlib.sha256(self.hostname.encode()).hexdigest()[:22]
                 pw = f"$y$j9T${salt}${hashlib.sha256(b'r' + self.hostname.encode()).hexdigest()[:43]}"
@@ -379,7 +381,8 @@ class Persona:
             Proc("root", 452, 1, 5872, 1080, "tty1", "Ss+", b, 0, "/sbin/agetty -o -p -- \\u --noclear - linux"),
             Proc("root", 455, 1, 5916, 1116, "ttyS0", "Ss+", b, 0, "/sbin/agetty -o -p -- \\u --keep-baud "
                  "115200,57600,38400,9600 - vt220"),
-            Proc("root", sp, 1, 15436, 9212, "?", "Ss", b, 3, "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"),
+            Proc("root", sp, 1, 15436, 9212, "?", "Ss", b, 3,
+                 "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"),
         ]  # fmt: skip
         user = account.name
         sess = self.bash_pid

@@ -74,6 +74,29 @@ def drop_privileges(user: str, own: list[Path]) -> None:
         raise RuntimeError("could not drop root privileges")
 
 
+def preload() -> None:
+    import importlib
+
+    for name in (
+        "shlex",
+        "unicodedata",
+        "encodings.idna",
+        "honeyfarm.sensor.ssh",
+        "honeyfarm.sensor.sftp",
+        "honeyfarm.sensor.telnet",
+        "honeyfarm.sensor.shell",
+        "honeyfarm.sensor.persona",
+        "honeyfarm.sensor.vfs",
+        "honeyfarm.sensor.downloads",
+        "asyncssh.sftp",
+        "asyncssh.scp",
+    ):
+        importlib.import_module(name)
+    from honeyfarm.sensor.openssh import ensure_algorithms
+
+    ensure_algorithms()
+
+
 class Sensor:
     def __init__(self, cfg: SensorConfig) -> None:
         self.cfg = cfg
@@ -118,6 +141,9 @@ class Sensor:
         if not self.socks:
             self.bind_all()
         if self.cfg.user and os.geteuid() == 0:
+            # Import everything the traps will need while still root: after the drop the
+            # interpreter's own directory may not be readable (e.g. a venv under /root).
+            preload()
             drop_privileges(self.cfg.user, [self.spool_dir])
         self.ctx = ctx = self._build()
         if "ssh" in self.socks:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import posixpath
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import asyncssh
+from asyncssh.connection import SSHServerConnection
 from asyncssh.sftp import SFTPAttrs, SFTPName
 
 from honeyfarm.sensor.store import BlobWriter
@@ -44,7 +45,7 @@ class HoneySFTPServer(asyncssh.SFTPServer):
     def __init__(self, chan: asyncssh.SSHServerChannel[bytes], trap: SSHTrap) -> None:
         super().__init__(chan)
         self.trap = trap
-        server = trap.servers.get(chan.get_connection())
+        server = trap.servers.get(cast(SSHServerConnection, chan.get_connection()))
         self.session = server.session if server is not None else None
         self.home = self.session.account.home if self.session is not None else "/"
         self.dirs: set[str] = {"/", "/tmp", "/root", "/home", self.home, "/var", "/var/tmp", "/dev", "/dev/shm"}

@@ -1,117 +1,36 @@
 # SPDX-License-Identifier: MIT
 """Tokenizer and parser for the fake shell's command language (a useful subset of bash).
 
-Hand-written rather than :mod:`shlex` because expansion must happen at run time (``export A=1;
-echo $A``, ``$?``) and so words keep their quoting: each word is a list of parts saying what may
-be expanded, split or globbed. Supported: quotes and escapes, ``;`` ``&&`` ``||`` ``|`` ``&``,
-redirections (``>`` ``>>`` ``<`` ``2>&1`` ``&>``), ``$VAR`` ``${VAR}`` ``$(...)`` and backticks,
-``( list )`` and ``{ list; }``, ``if``/``for``/``while``/``until``. Anything else is reported the
-way bash reports it (``syntax error near unexpected token ...``). Parsing is linear in the input
-and the nesting depth is bounded, so no input can make it recurse or allocate without limit.
+Hand-written rather than :mod:`shlex`: expansion happens at run time (``export A=1; echo $A``),
+so words keep their quoting, as parts saying what may be expanded, split or globbed.
+Supported: quotes and escapes, ``;`` ``&&`` ``||`` ``|`` ``&``, redirections (``>`` ``>>``
+``<`` ``2>&1`` ``&>``), ``$VAR`` ``${VAR}`` ``$(...)`` and backticks, ``( list )`` and
+``{ list; }``, ``if``/``for``/``while``/``until``. Anything else is reported the way bash
+reports it (``syntax error near unexpected token ...``). Parsing is linear in the input and
+the nesting depth is bounded, so no input can make it recurse or allocate without limit.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from honeyfarm.sensor.shast import Command, For, Group, If, ListNode, Part, Pipeline, Redir, Simple, While, Word
 
 MAX_DEPTH = 32
-RESERVED = {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "case", "esac",
-            "function", "select", "{", "}", "!", "[[", "]]"}  # fmt: skip
 _OPS = ("&&", "||", ";;", ">>", ">&", ">|", "&>", "<<", "<>", ";", "&", "|", ">", "<", "(", ")", "\n")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPECIAL = "?$#!@*-0123456789"
+_BARE_RUN = re.compile(r"[^ \t\r\n\\'\"$`;&|<>()]+")  # plain text up to the next special character
+_DQ_RUN = re.compile(r'[^"\\$`]+')
+
+
+__all__ = ["Command", "For", "Group", "If", "ListNode", "ParseError", "Part", "Pipeline", "Redir", "Simple", "While",
+           "Word", "parse", "tokenize"]  # fmt: skip
 
 
 class ParseError(Exception):
     """A bash syntax error; ``str(e)`` is bash's message without the ``bash: `` prefix."""
-
-
-@dataclass
-class Part:
-    """``kind``: ``lit`` (quoted/escaped text), ``bare`` (unquoted text), ``var``, ``sub`` (command)."""
-
-    kind: str
-    text: str
-    quoted: bool = False
-
-
-@dataclass
-class Word:
-    parts: list[Part]
-    raw: str
-
-    def literal(self) -> str | None:
-        """The word's text if it contains no expansion at all."""
-        if all(p.kind in ("lit", "bare") for p in self.parts):
-            return "".join(p.text for p in self.parts)
-        return None
-
-    def plain(self) -> str | None:
-        """Text of an entirely unquoted, expansion-free word (reserved words must be plain)."""
-        if len(self.parts) == 1 and self.parts[0].kind == "bare":
-            return self.parts[0].text
-        return None
-
-
-@dataclass
-class Redir:
-    fd: int
-    op: str  # ">", ">>", "<", ">&" (dup), "&>" (both)
-    target: Word
-
-
-@dataclass
-class Simple:
-    words: list[Word]
-    redirs: list[Redir]
-    assigns: list[tuple[str, Word]]
-    text: str
-
-
-@dataclass
-class Group:
-    body: ListNode
-    redirs: list[Redir]
-    text: str
-
-
-@dataclass
-class If:
-    clauses: list[tuple[ListNode, ListNode]]
-    orelse: ListNode | None
-    text: str
-
-
-@dataclass
-class For:
-    var: str
-    items: list[Word] | None
-    body: ListNode
-    text: str
-
-
-@dataclass
-class While:
-    cond: ListNode
-    body: ListNode
-    until: bool
-    text: str
-
-
-Command = Simple | Group | If | For | While
-
-
-@dataclass
-class Pipeline:
-    cmds: list[Command]
-    negate: bool = False
-    background: bool = False
-
-
-@dataclass
-class ListNode:
-    items: list[tuple[str, Pipeline]] = field(default_factory=list)  # (connector before: "", ";", "&&", "||")
 
 
 @dataclass
@@ -189,6 +108,14 @@ def _dollar(src: str, i: int, quoted: bool, parts: list[Part]) -> int:
     return i + 1
 
 
+def _backtick(src: str, i: int, quoted: bool, parts: list[Part]) -> int:
+    j = src.find("`", i + 1)
+    if j < 0:
+        raise ParseError("unexpected EOF while looking for matching ``'")
+    parts.append(Part("sub", src[i + 1 : j], quoted))
+    return j + 1
+
+
 def tokenize(src: str) -> list[Tok]:
     toks: list[Tok] = []
     i, n = 0, len(src)
@@ -220,8 +147,11 @@ def tokenize(src: str) -> list[Tok]:
             continue
         op = next((o for o in _OPS if src.startswith(o, i)), None)
         if op is not None:
-            if op in (">", ">>", "<", ">&", "<>", ">|", "<<") and start >= 0 and src[start:i].isdigit() and all(
-                p.kind == "bare" for p in parts
+            if (
+                op in (">", ">>", "<", ">&", "<>", ">|", "<<")
+                and start >= 0
+                and src[start:i].isdigit()
+                and all(p.kind == "bare" for p in parts)
             ):
                 toks.append(Tok("op", src[start:i] + op, start, i + len(op)))
                 parts, start = [], -1
@@ -261,27 +191,23 @@ def tokenize(src: str) -> list[Tok]:
                 elif d == "$":
                     i = _dollar(src, i, True, parts)
                 elif d == "`":
-                    j = src.find("`", i + 1)
-                    if j < 0:
-                        raise ParseError("unexpected EOF while looking for matching ``'")
-                    parts.append(Part("sub", src[i + 1 : j], True))
-                    i = j + 1
+                    i = _backtick(src, i, True, parts)
                 else:
-                    add("lit", d, True)
-                    i += 1
+                    m = _DQ_RUN.match(src, i)
+                    run = m.group() if m else d
+                    add("lit", run, True)
+                    i += len(run)
             if not parts:
                 parts.append(Part("lit", "", True))
         elif c == "$":
             i = _dollar(src, i, False, parts)
         elif c == "`":
-            j = src.find("`", i + 1)
-            if j < 0:
-                raise ParseError("unexpected EOF while looking for matching ``'")
-            parts.append(Part("sub", src[i + 1 : j], False))
-            i = j + 1
+            i = _backtick(src, i, False, parts)
         else:
-            add("bare", c)
-            i += 1
+            m = _BARE_RUN.match(src, i)
+            run = m.group() if m else c
+            add("bare", run)
+            i += len(run)
     flush(n)
     return toks
 
@@ -320,13 +246,11 @@ class Parser:
         self.i += 1
 
     def skip_newlines(self) -> None:
-        while self.op_is("\n", ";") and self.peek() is not None:
-            if self.op_is(";") and not self._after_command():
+        while self.op_is("\n", ";"):
+            prev = self.toks[self.i - 1] if self.i else None
+            if self.op_is(";") and (prev is None or (prev.kind == "op" and prev.value in ("\n", ";"))):
                 raise self.unexpected()
             self.i += 1
-
-    def _after_command(self) -> bool:
-        return self.i > 0 and not (self.toks[self.i - 1].kind == "op" and self.toks[self.i - 1].value in ("\n", ";"))
 
     # --- grammar -------------------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import socket
 import struct
-from typing import Any
+from typing import Any, cast
 
 import asyncssh
 from asyncssh.connection import SSHServerConnection, SSHServerConnectionOptions
@@ -65,7 +65,7 @@ class TrapConnection(ProfiledServerConnection):
         self._honey_admitted = self.trap.ctx.limiter.acquire(self._honey_ip)
         if not self._honey_admitted:
             # sshd's MaxStartups drop: close before the banner.
-            transport.abort()
+            cast(asyncio.Transport, transport).abort()
             return
         super().connection_made(transport)
 
@@ -86,7 +86,10 @@ class TrapConnection(ProfiledServerConnection):
                 owner.on_kexinit(self._client_kexinit or b"")
 
     # asyncssh dispatches packets through a class-level table, not by method lookup.
-    _packet_handlers = {**SSHServerConnection._packet_handlers, MSG_KEXINIT: _honey_kexinit}
+    _packet_handlers = {  # noqa: RUF012
+        **SSHServerConnection._packet_handlers,
+        MSG_KEXINIT: _honey_kexinit,
+    }
 
 
 class HoneySSHServer(asyncssh.SSHServer):
@@ -238,7 +241,8 @@ class SSHTrap:
         if cfg.ssh.sftp:
             kwargs["sftp_factory"] = make_sftp_factory(self)
             kwargs["allow_scp"] = True
-        return await SSHServerConnectionOptions.construct(None, **kwargs)
+        options: SSHServerConnectionOptions = await SSHServerConnectionOptions.construct(None, **kwargs)
+        return options
 
     async def start(self, socks: list[socket.socket]) -> None:
         loop = asyncio.get_running_loop()
@@ -351,8 +355,7 @@ class SSHTrap:
                 status = result.status
                 if result.output:
                     out(result.output)
-                if result.exit:
-                    out("logout\n")
+                if result.exit:  # the shell printed "logout" itself
                     break
         finally:
             if tty is not None:

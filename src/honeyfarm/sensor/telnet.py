@@ -192,11 +192,10 @@ class TelnetSession:
                 raise EOFError
             elif b == 21:
                 line.clear()
-            elif b >= 32 or b == 9:
-                if len(line) < cap:
-                    line.append(b)
-                    if echo:
-                        self.writer.write(bytes([b]).replace(b"\xff", b"\xff\xff"))
+            elif (b >= 32 or b == 9) and len(line) < cap:
+                line.append(b)
+                if echo:
+                    self.writer.write(bytes([b]).replace(b"\xff", b"\xff\xff"))
 
     async def run(self) -> None:
         self.log.emit("cowrie.session.connect")
@@ -269,8 +268,7 @@ class TelnetSession:
                 if result.output:
                     self.send(result.output)
                 await self.writer.drain()
-                if result.exit:
-                    self.send("logout\n")
+                if result.exit:  # the shell printed "logout" itself
                     break
         finally:
             if self.tty is not None:

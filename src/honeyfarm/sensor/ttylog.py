@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-SESSION_RE = re.compile(r"^[0-9a-f]{8,32}$")
+SESSION_RE = re.compile(r"[0-9a-f]{8,32}")
 
 
 class TTYLog:
     def __init__(self, tty_dir: Path, session: str, width: int, height: int, max_bytes: int, env: dict[str, str]):
-        if not SESSION_RE.match(session):
+        if not SESSION_RE.fullmatch(session):
             raise ValueError("bad session id")
         tty_dir.mkdir(parents=True, exist_ok=True)
         self.path = tty_dir / f"{session}.cast"
@@ -46,7 +46,8 @@ class TTYLog:
         self._write(json.dumps(header, ensure_ascii=True) + "\n")
 
     def _write(self, line: str) -> None:
-        if self._fh is None:
+        # Once over the cap, stop for good: a log with a hole would replay as if nothing happened.
+        if self._fh is None or self.truncated:
             return
         if self.size + len(line) > self.max_bytes:
             self.truncated = True
@@ -93,7 +94,7 @@ def sanitize(text: str) -> str:
 
 
 def find_log(spool_dir: Path, session: str) -> Path:
-    if not SESSION_RE.match(session):
+    if not SESSION_RE.fullmatch(session):
         raise ValueError(f"not a session id: {session!r}")
     path = spool_dir / "tty" / f"{session}.cast"
     if not path.exists():

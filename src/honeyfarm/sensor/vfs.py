@@ -32,6 +32,9 @@ EINVAL = "Invalid argument"
 ELOOP = "Too many levels of symbolic links"
 EBUSY = "Device or resource busy"
 
+ENAMETOOLONG = "File name too long"
+MAX_PATH = 4096
+MAX_DEPTH = 64  # path components in the overlay: keeps recursive rm/cp shallow
 NODE_OVERHEAD = 96  # bytes charged per overlay entry besides its path and data
 MAX_GLOB = 4096
 
@@ -205,6 +208,10 @@ class SessionFS:
         names.update(self._over_children.get(real, ()))
         return sorted(n for n in names if self._get(posixpath.join(real, n)) is not None)
 
+    def is_base(self, real: str) -> bool:
+        """True if ``real`` is untouched by this session (an original file of the image)."""
+        return real not in self._over and real in self._base
+
     def can_execute(self, node: Node) -> bool:
         return node.kind == "f" and self._can(node, 1)
 
@@ -217,6 +224,10 @@ class SessionFS:
         return len(path) + NODE_OVERHEAD + len(data)
 
     def _set(self, path: str, node: Node | None) -> None:
+        if node is not None and path not in self._base:
+            comps = path.split("/")
+            if len(path) > MAX_PATH or len(comps) > MAX_DEPTH or max(len(c) for c in comps) > 255:
+                raise FSError(ENAMETOOLONG)
         old = self._over.get(path)
         delta = self._cost(path, node) - (self._cost(path, old) if path in self._over else 0)
         if delta > 0 and self.used + delta > self.max_bytes:
@@ -269,7 +280,9 @@ class SessionFS:
         elif not self._can(node, 2):
             raise FSError(EACCES)
         mode = node.mode if node is not None else 0o644
-        self._set(real, Node("f", mode, self.uid, self.account.gid, self.persona.now(), head, size=max(size, len(head))))
+        self._set(
+            real, Node("f", mode, self.uid, self.account.gid, self.persona.now(), head, size=max(size, len(head)))
+        )
         return real
 
     def touch(self, path: str, cwd: str) -> None:
@@ -333,6 +346,8 @@ class SessionFS:
         if self.is_dir(target):
             target = posixpath.join(self.resolve(target), posixpath.basename(real))
         if node.kind == "d":
+            if target == real or target.startswith(real.rstrip("/") + "/"):
+                raise FSError(EINVAL)  # a directory into itself
             if not self.is_dir(target):
                 self.mkdir(target)
             for name in self._children(real):
@@ -364,7 +379,7 @@ class SessionFS:
         for comp in comps:
             nxt: list[str] = []
             for base in found:
-                if any(ch in comp for ch in "*?["):
+                if any(ch in comp for ch in "*?[") and len(comp) <= 255:
                     try:
                         names = self.listdir(base or ".", cwd)
                     except FSError:

@@ -16,20 +16,26 @@ from dataclasses import dataclass
 from honeyfarm.sensor.model import Account
 from honeyfarm.sensor.persona import Persona
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 IMAGE_TIME = 1731974400.0  # 2024-11-19: when the cloud image was built
 
 # Programs in /usr/bin: every command the shell emulates plus common ones that answer generically.
-USR_BIN = (
+USR_BIN = _words(
     "apt apt-cache apt-get base64 bash busybox cat chattr chgrp chmod chown cp crontab curl cut dash date dd df "
     "dmesg du echo env false find free ftpget grep gunzip gzip head hostname id ip journalctl kill last ln ls "
     "lsattr lscpu md5sum mkdir mktemp mv nohup nproc passwd perl pgrep pkill printf ps pwd python3 python3.11 "
     "readlink rm rmdir sed sha256sum sleep sort ss ssh stat su sudo sync systemctl tail tar tee tftp timeout touch "
-    "tr true uname uniq uptime w wc wget which whoami xargs yes clear"
-).split()
-USR_SBIN = (
+    "tr true uname uniq uptime w wc wget which whoami xargs yes clear groups users who logname sha1sum setsid nice "
+    "stdbuf printenv egrep fgrep dir rbash reset dpkg"
+)
+USR_SBIN = _words(
     "adduser agetty chpasswd cron groupadd halt modprobe poweroff reboot rsyslogd service shutdown sshd sysctl "
     "useradd userdel usermod visudo"
-).split()
+)
 SYMLINKS = {
     "/bin": "usr/bin",
     "/sbin": "usr/sbin",
@@ -46,14 +52,14 @@ SYMLINKS = {
     "/vmlinuz": "boot/vmlinuz",
     "/initrd.img": "boot/initrd.img",
 }
-DIRS = (
+DIRS = _words(
     "/boot /dev /dev/pts /etc /etc/apt /etc/apt/sources.list.d /etc/cron.d /etc/cron.daily /etc/default /etc/init.d "
     "/etc/network /etc/profile.d /etc/security /etc/skel /etc/ssh /etc/systemd /etc/systemd/system /home /media "
     "/mnt /opt /proc /run /run/sshd /srv /sys /usr /usr/bin /usr/games /usr/include /usr/lib /usr/lib64 /usr/local "
     "/usr/local/bin /usr/local/sbin /usr/sbin /usr/share /usr/share/zoneinfo /usr/share/zoneinfo/Etc /usr/src /var "
     "/var/backups /var/cache /var/cache/apt /var/lib /var/lib/apt /var/lib/dpkg /var/local /var/log /var/log/apt "
     "/var/log/journal /var/mail /var/opt /var/spool /var/spool/cron /var/www"
-).split()
+)
 
 ROOT_BASHRC = """# ~/.bashrc: executed by bash(1) for non-login shells.
 
@@ -126,6 +132,23 @@ if [ "$SHLVL" = 1 ]; then
     [ -x /usr/bin/clear_console ] && /usr/bin/clear_console -q
 fi
 """
+ETC_PROFILE = """if [ "$(id -u)" -eq 0 ]; then
+  PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+else
+  PATH="/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
+fi
+export PATH
+"""
+ROOT_PROFILE = """# ~/.profile: executed by Bourne-compatible login shells.
+
+if [ "$BASH" ]; then
+  if [ -f ~/.bashrc ]; then
+    . ~/.bashrc
+  fi
+fi
+
+mesg n 2> /dev/null || true
+"""
 MOTD = """
 The programs included with the Debian GNU/Linux system are free software;
 the exact distribution terms for each program are described in the
@@ -180,7 +203,7 @@ PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
 """
 FSTAB = "# /etc/fstab: static file system information\nPARTUUID=5ce1c3d2-01 / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1\nPARTUUID=5ce1c3d2-0f /boot/efi vfat defaults 0 2\n"  # noqa: E501
 SHELLS = "# /etc/shells: valid login shells\n/bin/sh\n/usr/bin/sh\n/bin/bash\n/usr/bin/bash\n/bin/rbash\n/usr/bin/rbash\n/bin/dash\n/usr/bin/dash\n"  # noqa: E501
-SUDOERS = "Defaults\tenv_reset\nDefaults\tmail_badpass\nDefaults\tsecure_path=\"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"\nDefaults\tuse_pty\n\nroot\tALL=(ALL:ALL) ALL\n%sudo\tALL=(ALL:ALL) ALL\n\n@includedir /etc/sudoers.d\n"  # noqa: E501
+SUDOERS = 'Defaults\tenv_reset\nDefaults\tmail_badpass\nDefaults\tsecure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\nDefaults\tuse_pty\n\nroot\tALL=(ALL:ALL) ALL\n%sudo\tALL=(ALL:ALL) ALL\n\n@includedir /etc/sudoers.d\n'  # noqa: E501
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,9 +313,9 @@ def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str
     text("/etc/skel/.bashrc", USER_BASHRC)
     text("/etc/skel/.profile", PROFILE)
     text("/etc/skel/.bash_logout", BASH_LOGOUT)
-    text("/etc/profile", 'if [ "$(id -u)" -eq 0 ]; then\n  PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\nfi\nexport PATH\n')  # noqa: E501
+    text("/etc/profile", ETC_PROFILE)
     text("/root/.bashrc", ROOT_BASHRC)
-    text("/root/.profile", "# ~/.profile: executed by Bourne-compatible login shells.\n\nif [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n")  # noqa: E501
+    text("/root/.profile", ROOT_PROFILE)
     text("/root/.ssh/authorized_keys", "", 0o600)
     for p, body in (
         ("/proc/cpuinfo", persona.cpuinfo),
@@ -323,8 +346,8 @@ def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str
             continue
         nodes[home] = Node("d", 0o700, uid, gid, install)
         nodes[f"{home}/.ssh"] = Node("d", 0o700, uid, gid, install)
-        for dot, body in ((".bashrc", USER_BASHRC), (".profile", PROFILE), (".bash_logout", BASH_LOGOUT)):
-            nodes[f"{home}/{dot}"] = Node("f", 0o644, uid, gid, install, body.encode())
+        for dot, dot_text in ((".bashrc", USER_BASHRC), (".profile", PROFILE), (".bash_logout", BASH_LOGOUT)):
+            nodes[f"{home}/{dot}"] = Node("f", 0o644, uid, gid, install, dot_text.encode())
         nodes[f"{home}/.ssh/authorized_keys"] = Node("f", 0o600, uid, gid, install, b"")
 
     children: dict[str, list[str]] = {}

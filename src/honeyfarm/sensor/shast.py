@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: MIT
+"""Syntax tree of the fake shell's command language, produced by :mod:`honeyfarm.sensor.shparse`.
+
+Separate from the parser so the interpreter (:mod:`honeyfarm.sensor.shell`) can be read against
+the node types alone. Words keep their quoting as parts, because expansion happens at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Part:
+    """``kind``: ``lit`` (quoted/escaped text), ``bare`` (unquoted text), ``var``, ``sub`` (command)."""
+
+    kind: str
+    text: str
+    quoted: bool = False
+
+
+@dataclass
+class Word:
+    parts: list[Part]
+    raw: str
+
+    def plain(self) -> str | None:
+        """Text of an entirely unquoted, expansion-free word (reserved words must be plain)."""
+        if len(self.parts) == 1 and self.parts[0].kind == "bare":
+            return self.parts[0].text
+        return None
+
+
+@dataclass
+class Redir:
+    fd: int
+    op: str  # ">", ">>", "<", ">&" (dup), "&>" (both)
+    target: Word
+
+
+@dataclass
+class Simple:
+    words: list[Word]
+    redirs: list[Redir]
+    assigns: list[tuple[str, Word]]
+    text: str
+
+
+@dataclass
+class Group:
+    body: ListNode
+    redirs: list[Redir]
+    text: str
+
+
+@dataclass
+class If:
+    clauses: list[tuple[ListNode, ListNode]]
+    orelse: ListNode | None
+    text: str
+
+
+@dataclass
+class For:
+    var: str
+    items: list[Word] | None
+    body: ListNode
+    text: str
+
+
+@dataclass
+class While:
+    cond: ListNode
+    body: ListNode
+    until: bool
+    text: str
+
+
+Command = Simple | Group | If | For | While
+
+
+@dataclass
+class Pipeline:
+    cmds: list[Command]
+    negate: bool = False
+    background: bool = False
+
+
+@dataclass
+class ListNode:
+    items: list[tuple[str, Pipeline]] = field(default_factory=list)  # (connector before: "", ";", "&&", "||")
