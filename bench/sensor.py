@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """SSH trap benchmark (not a test): honeyfarm's sensor against real Cowrie 3.1.4, one run, one machine.
 
-    .venv/bin/python bench/sensor.py                 # full run, ~5 minutes (as root, for Cowrie)
+    .venv/bin/python bench/sensor.py                 # full run, ~2–3 minutes (as root, for Cowrie)
     .venv/bin/python bench/sensor.py --quick         # smoke run, ~1 minute
     .venv/bin/python bench/sensor.py --skip-cowrie --json
 
@@ -33,8 +33,10 @@ For each server it measures:
   sntrup761x25519 first, Cowrie does not: ``--kex curve25519-sha256`` compares
   like with like). Cowrie's README gives ~20 ms CPU per root session;
 * RSS while holding ``--connections`` (10,000) idle TCP connections opened by
-  this process (each counted as served once the server's banner arrives; never
-  answered), with counts of refused/closed and never-served connections.
+  this process, 40 at a time (each counted as served once the server's banner
+  arrives; never answered; the next batch once the last is served, so
+  Twisted's default listen backlog of 50 does not overflow), with counts of
+  refused/closed and never-served connections.
 
 Targets (PASS/MISS): honeyfarm's CPU per session ≤ 1/5 of Cowrie's, its RSS ≤
 1/2 of Cowrie's (idle and peak), and 10,000 connections held in ≤ 256 MB.
@@ -604,6 +606,10 @@ def measure(server: Server, args: argparse.Namespace, workdir: Path) -> dict[str
         server.info["server_kex"] = res["server_kex"] = server_kex_algs(server.port)
     time.sleep(args.settle)
     res["rss_idle_mb"] = server.rss() / 2**20
+    # USS (JSON only): pages no other process maps. Not comparable between the two: honeyfarm shares
+    # its venv's libpython/OpenSSL pages with this bench process, Cowrie's /usr/bin/python3 shares nothing.
+    with contextlib.suppress(psutil.Error):
+        res["uss_idle_mb"] = server.proc.memory_full_info().uss / 2**20
     log(f"{server.name}: pid {server.proc.pid}, port {server.port}, idle RSS {res['rss_idle_mb']:.1f} MB")
     with RSSSampler(server) as sampler:
         res["hydra"] = []

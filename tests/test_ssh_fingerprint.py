@@ -169,5 +169,6 @@ def test_failed_password_delay_like_sshd(sshd: RealSSHD, trap: SensorProc) -> No
     # sshd (MaxAuthTries 6) retries the same wrong password once per attempt asyncssh makes: one attempt here.
     real = asyncio.run(_failed_login_seconds(sshd.port, sshd.user))
     ours = asyncio.run(_failed_login_seconds(trap.ssh_port, "root1"))
-    assert 1.4 <= real <= 3.5, real
-    assert 1.4 <= ours <= 3.5, ours
+    # pam_unix: 2 s ± 25%, plus connection set-up (slow on a loaded 2-core machine). Cowrie answers in 1 s.
+    assert 1.4 <= real <= 6.0, real
+    assert 1.4 <= ours <= 6.0, ours
