@@ -126,11 +126,35 @@ class _PQCryptoSNTRUP:
         return bytes(self._kem.decaps(self._sk, ciphertext))
 
 
+def _cache_line_editor_table() -> None:
+    """asyncssh's line editor rebuilds a regex over the whole BMP for every pty session
+    (~17 ms of CPU, more than the rest of a bot's session); build it once per key map."""
+    from asyncssh.editor import SSHLineEditor
+
+    if getattr(SSHLineEditor, "_honeyfarm_cached", False):
+        return
+    build = SSHLineEditor._build_printable
+    cache: dict[frozenset[str], Any] = {}
+
+    def cached(self: Any) -> None:
+        key = frozenset(self._keymap)
+        if key in cache:
+            self._printable = cache[key]
+            return
+        build(self)
+        if len(cache) < 64:
+            cache[key] = self._printable
+
+    SSHLineEditor._build_printable = cached  # type: ignore[method-assign]
+    SSHLineEditor._honeyfarm_cached = True  # type: ignore[attr-defined]
+
+
 def ensure_algorithms() -> None:
     """Register what asyncssh lacks here, and sshd's group-exchange choice (idempotent)."""
     from honeyfarm.sensor import gex
 
     gex.install()
+    _cache_line_editor_table()
     have = set(get_kex_algs())
     for name in (b"sntrup761x25519-sha512", b"sntrup761x25519-sha512@openssh.com"):
         if name not in have:
