@@ -317,8 +317,10 @@ def test_too_many_authentication_failures(sensor: SensorProc, tmp_path: Path) ->
     assert "Too many authentication failures" in res.stderr
 
     evs = sensor.wait_for(
-        lambda evs: sum(1 for e in evs if e.get("password") == pw) == 6
-        and any(e["eventid"] == "cowrie.session.closed" for e in of_session(evs, _sid_by_pw(evs, pw))),
+        lambda evs: (
+            sum(1 for e in evs if e.get("password") == pw) == 6
+            and any(e["eventid"] == "cowrie.session.closed" for e in of_session(evs, _sid_by_pw(evs, pw)))
+        ),
         timeout=20,
     )
     sess = of_session(evs, _sid_by_pw(evs, pw))
@@ -348,11 +350,6 @@ class _DropAfterPassword(asyncssh.SSHClient):
         return self.password
 
 
-@pytest.mark.xfail(
-    reason="BUG: ssh.py validate_password emits cowrie.login.failed only after the failure delay; "
-    "a client that hangs up during the delay cancels the task and the attempt is never logged",
-    strict=True,
-)
 def test_failed_password_logged_when_client_hangs_up_during_delay(sensor: SensorProc) -> None:
     pws = [unique_pw("drop") for _ in range(3)]
     sent: list[str] = []
@@ -417,12 +414,6 @@ def test_upload_is_captured_not_written(sensor: SensorProc, tmp_path: Path, mode
 
 
 @skip_unless("scp", "sshpass")
-@pytest.mark.xfail(
-    reason="BUG: sftp.py never sends exit-status on the SFTP subsystem channel (asyncssh's SFTP handler just "
-    "closes it), so OpenSSH 9.2's scp (SFTP mode) reports exit status 1 although the upload worked; "
-    "real sshd's sftp-server exits 0",
-    strict=True,
-)
 def test_scp_sftp_mode_exit_status(sensor: SensorProc, tmp_path: Path) -> None:
     src = tmp_path / "small.bin"
     src.write_bytes(os.urandom(1000))
@@ -538,7 +529,11 @@ def _wait_closed(sp: SensorProc, before: set[str], timeout: float = 20) -> None:
 def test_hydra_ssh_finds_the_password(sensor: SensorProc, tmp_path: Path) -> None:
     (tmp_path / "pw.txt").write_text("\n".join(PASSWORDS) + "\n")
     before = _sessions(sensor)
-    res = run(["hydra", "-l", "admin", "-P", "pw.txt", "-t", "4", "-I", f"ssh://127.0.0.1:{sensor.ssh_port}"], 120, cwd=tmp_path)
+    res = run(
+        ["hydra", "-l", "admin", "-P", "pw.txt", "-t", "4", "-I", f"ssh://127.0.0.1:{sensor.ssh_port}"],
+        120,
+        cwd=tmp_path,
+    )
     found = re.findall(r"\[ssh\] host: 127\.0\.0\.1\s+login: (\S+)\s+password: (\S+)", res.stdout)
     assert found == [("admin", "admin2024")], res.stdout
     _wait_closed(sensor, before)

