@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 ASN_DIR := $(VENV)/share/honeyfarm/asn
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench lint system-deps clean
+.PHONY: install demo test bench bench-sensor lint system-deps clean
 
 install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv
 
@@ -34,6 +34,10 @@ test: install system-deps
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+# SSH trap vs real Cowrie 3.1.4 (installed from PyPI into a cache venv on first use; needs root).
+bench-sensor: install system-deps
+	$(BIN)/python bench/sensor.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -31,7 +31,11 @@ For each server it measures:
   root, run ``uname -a``, read the output and close; server CPU / N. The
   key exchange the client negotiates is reported (honeyfarm offers OpenSSH's
   sntrup761x25519 first, Cowrie does not: ``--kex curve25519-sha256`` compares
-  like with like). Cowrie's README gives ~20 ms CPU per root session;
+  like with like);
+* CPU per interactive session, as bots use the honeypot: pty + shell, then
+  ``uname -a``, ``cat /proc/cpuinfo | grep name | wc -l``, ``w``, ``exit``;
+  once as root and once as ``admin``, a user without a home in Cowrie's fake
+  filesystem (the peers' notes give Cowrie ~20 ms and ~150 ms for these);
 * RSS while holding ``--connections`` (10,000) idle TCP connections opened by
   this process, 40 at a time (each counted as served once the server's banner
   arrives; never answered; the next batch once the last is served, so
