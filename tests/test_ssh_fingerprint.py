@@ -148,6 +148,24 @@ def _nmap_blocks(section: str) -> dict[str, str]:
     return blocks
 
 
+def _banner_ms(port: int, n: int = 15) -> float:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            assert s.recv(256).startswith(b"SSH-2.0-OpenSSH_9.2p1")
+        times.append((time.perf_counter() - t0) * 1000)
+        time.sleep(0.02)
+    return sorted(times)[n // 2]
+
+
+def test_banner_comes_after_a_sshd_like_delay(sshd: RealSSHD, trap: SensorProc) -> None:
+    # sshd forks and re-executes itself before its banner (~8 ms on this machine); Cowrie answers in ~1 ms.
+    real, ours = _banner_ms(sshd.port), _banner_ms(trap.ssh_port)
+    assert real >= 3.0, real
+    assert 3.0 <= ours <= max(3 * real, 30.0), (ours, real)
+
+
 async def _failed_login_seconds(port: int, user: str) -> float:
     t0 = time.monotonic()
     with pytest.raises(asyncssh.PermissionDenied):

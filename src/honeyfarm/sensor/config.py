@@ -108,6 +108,9 @@ class SSHConfig(_Strict):
         2.0, description="Mean delay after a failed password, as pam_unix's (randomised ±25%)."
     )
     max_auth_tries: Annotated[int, Field(ge=1, le=100)] = Field(6, description="As sshd's MaxAuthTries.")
+    banner_delay: Annotated[float, Field(ge=0, le=5)] = Field(
+        0.008, description="Mean delay before the banner, as sshd's fork + re-exec (randomised ±30%)."
+    )
     login_grace_time: Annotated[float, Field(gt=0)] = Field(120.0, description="As sshd's LoginGraceTime.")
     sftp: bool = Field(True, description="Accept SFTP/SCP uploads (captured, never written to the host's paths).")
 

@@ -198,6 +198,11 @@ def auth_failure_delay(mean: float, rng: random.Random | None = None) -> float:
     return mean * r.uniform(0.75, 1.25) + r.uniform(0.005, 0.009)
 
 
+def banner_delay(mean: float, rng: random.Random | None = None) -> float:
+    """Delay before the identification string: sshd's fork + re-exec, ±30%."""
+    return mean * (rng or random).uniform(0.7, 1.3)
+
+
 def load_host_keys(profile: SSHProfile, key_dir: Any) -> list[asyncssh.SSHKey]:
     """Host keys in the profile's order, generated on first start like ``ssh-keygen -A``."""
     from pathlib import Path

@@ -29,7 +29,13 @@ from asyncssh.constants import MSG_KEXINIT
 
 from honeyfarm.sensor.context import SensorContext, SessionContext
 from honeyfarm.sensor.events import SessionLog
-from honeyfarm.sensor.openssh import PROFILES, ProfiledServerConnection, auth_failure_delay, options_kwargs
+from honeyfarm.sensor.openssh import (
+    PROFILES,
+    ProfiledServerConnection,
+    auth_failure_delay,
+    banner_delay,
+    options_kwargs,
+)
 from honeyfarm.sensor.ttylog import TTYLog
 
 MAX_ENV_VARS = 32
@@ -62,18 +68,33 @@ class TrapConnection(ProfiledServerConnection):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername") or ("?", 0)
         self._honey_ip = str(peer[0])
+        self._honey_started = False
         self._honey_admitted = self.trap.ctx.limiter.acquire(self._honey_ip)
+        tr = cast(asyncio.Transport, transport)
         if not self._honey_admitted:
             # sshd's MaxStartups drop: close before the banner.
-            cast(asyncio.Transport, transport).abort()
+            tr.abort()
             return
+        # sshd forks and re-executes itself before it says a word (~8 ms here); an instant
+        # banner is a timing tell. Reading waits too, so nothing arrives before the SSH layer exists.
+        tr.pause_reading()
+        self._honey_start = self._loop.call_later(banner_delay(self.trap.banner_delay), self._honey_begin, tr)
+
+    def _honey_begin(self, transport: asyncio.Transport) -> None:
+        if transport.is_closing():
+            return
+        self._honey_started = True
         super().connection_made(transport)
+        transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None = None) -> None:
         if not getattr(self, "_honey_admitted", False):
             return
         self._honey_admitted = False
         self.trap.ctx.limiter.release(self._honey_ip)
+        if not self._honey_started:  # gone before the banner: no SSH state to tear down
+            self._honey_start.cancel()
+            return
         super().connection_lost(exc)
 
     async def _honey_kexinit(self, pkttype: int, pktid: int, packet: Any) -> None:
@@ -213,6 +234,7 @@ class SSHTrap:
         self.profile = PROFILES[cfg.profile]
         self.host_keys = host_keys
         self.fail_delay = cfg.auth_fail_delay
+        self.banner_delay = cfg.banner_delay
         self.max_auth_tries = cfg.max_auth_tries
         self.servers: dict[SSHServerConnection, HoneySSHServer] = {}
         self._servers: list[asyncio.AbstractServer] = []
