@@ -385,3 +385,69 @@ def test_max_per_ip_caps_connections_before_the_banner(tmp_path: Path) -> None:
         finally:
             for s in socks:
                 s.close()
+
+
+# ------------------------------------------------ password attempts the client did not wait for
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.elapsed = 1.0
+
+    def emit(self, eventid: str, /, **fields: Any) -> None:
+        self.events.append((eventid, fields))
+
+
+def _userauth_payload(user: bytes, method: bytes, *rest: bytes) -> bytes:
+    from asyncssh.packet import String
+
+    return String(user) + String(b"ssh-connection") + String(method) + b"".join(rest)
+
+
+def test_password_request_parsing() -> None:
+    from asyncssh.packet import Boolean, String
+
+    from honeyfarm.sensor.ssh import _password_request
+
+    assert _password_request(_userauth_payload(b"root", b"password", Boolean(False), String(b"hunter2"))) == (
+        "root",
+        "hunter2",
+    )
+    assert _password_request(_userauth_payload(b"root", b"publickey", Boolean(False))) is None
+    assert _password_request(_userauth_payload(b"root", b"password", Boolean(True), String(b"a"))) is None
+    assert _password_request(b"\x00\x00\xff\xff") is None  # truncated: no crash
+    assert _password_request(_userauth_payload(b"\xff\xfe", b"password", Boolean(False), String(b"\xc3"))) == (
+        "\\xff\\xfe",
+        "\\xc3",
+    )
+
+
+def _bare_server() -> Any:
+    from honeyfarm.sensor.ssh import HoneySSHServer
+
+    srv = object.__new__(HoneySSHServer)
+    srv.log = _Recorder()
+    srv.conn = None
+    srv._timer = None
+    srv._pending = None
+    srv.version_logged = True
+    return srv
+
+
+def test_password_attempt_cut_off_by_a_hang_up_is_still_logged_once() -> None:
+    srv = _bare_server()
+    srv.note_password(("root", "guess1"))
+    srv.connection_lost(None)
+    ids = [(e, f.get("password"), f.get("interrupted")) for e, f in srv.log.events]
+    assert ids == [("cowrie.login.failed", "guess1", True), ("cowrie.session.closed", None, None)]
+
+
+def test_attempt_replaced_before_it_was_checked_is_logged_and_checked_one_is_not_doubled() -> None:
+    srv = _bare_server()
+    srv.note_password(("root", "first"))  # superseded by the next request (asyncssh cancels it)
+    srv.note_password(("root", "second"))
+    srv._pending = None  # validate_password took "second" and logs it itself
+    srv.connection_lost(None)
+    fails = [f["password"] for e, f in srv.log.events if e == "cowrie.login.failed"]
+    assert fails == ["first"]

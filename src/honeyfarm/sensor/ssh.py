@@ -25,7 +25,8 @@ from typing import Any, cast
 
 import asyncssh
 from asyncssh.connection import SSHServerConnection, SSHServerConnectionOptions
-from asyncssh.constants import MSG_KEXINIT
+from asyncssh.constants import MSG_KEXINIT, MSG_USERAUTH_REQUEST
+from asyncssh.packet import PacketDecodeError, SSHPacket
 
 from honeyfarm.sensor.context import SensorContext, SessionContext
 from honeyfarm.sensor.events import SessionLog
@@ -58,6 +59,20 @@ def hassh_from_kexinit(payload: bytes) -> tuple[str, dict[str, str]] | None:
     kex, hostkey, enc, _, mac, _, comp, _, lang, _ = names
     hassh = hashlib.md5(f"{kex};{enc};{mac};{comp}".encode(), usedforsecurity=False).hexdigest()
     return hassh, {"kex_algs": kex, "key_algs": hostkey, "enc_cs": enc, "mac_cs": mac, "comp_cs": comp, "lang_cs": lang}
+
+
+def _password_request(payload: bytes) -> tuple[str, str] | None:
+    """(username, password) of a USERAUTH_REQUEST for the password method, else None."""
+    try:
+        pkt = SSHPacket(payload)
+        user = pkt.get_string()
+        pkt.get_string()  # service
+        if pkt.get_string() != b"password" or pkt.get_boolean():  # password change: not a plain attempt
+            return None
+        password = pkt.get_string()
+    except PacketDecodeError:
+        return None
+    return user.decode("utf-8", "backslashreplace"), password.decode("utf-8", "backslashreplace")
 
 
 class TrapConnection(ProfiledServerConnection):
@@ -106,10 +121,20 @@ class TrapConnection(ProfiledServerConnection):
             if isinstance(owner, HoneySSHServer):
                 owner.on_kexinit(self._client_kexinit or b"")
 
+    def _honey_userauth(self, pkttype: int, pktid: int, packet: Any) -> Any:
+        # asyncssh checks a password in a task that is cancelled if the client hangs up first
+        # (hydra does, mid-attempt, once it has a hit). Note the attempt when it arrives, so
+        # connection_lost can still log one that was never answered.
+        owner = self._owner
+        if isinstance(owner, HoneySSHServer):
+            owner.note_password(_password_request(packet.get_remaining_payload()))
+        return SSHServerConnection._process_userauth_request(self, pkttype, pktid, packet)
+
     # asyncssh dispatches packets through a class-level table, not by method lookup.
     _packet_handlers = {  # noqa: RUF012
         **SSHServerConnection._packet_handlers,
         MSG_KEXINIT: _honey_kexinit,
+        MSG_USERAUTH_REQUEST: _honey_userauth,
     }
 
 
@@ -125,6 +150,7 @@ class HoneySSHServer(asyncssh.SSHServer):
         self._username = ""
         self._password: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._pending: tuple[str, str] | None = None  # password attempt received, not yet logged
 
     # --- connection ---------------------------------------------------------
     def connection_made(self, conn: SSHServerConnection) -> None:
@@ -152,8 +178,20 @@ class HoneySSHServer(asyncssh.SSHServer):
             hassh, lists = parsed
             self.log.emit("cowrie.client.kex", hassh=hassh, **lists)
 
+    def note_password(self, attempt: tuple[str, str] | None) -> None:
+        self._flush_pending()
+        self._pending = attempt
+
+    def _flush_pending(self, **extra: Any) -> None:
+        if self._pending is not None and self.log is not None:
+            username, password = self._pending
+            self.log.emit("cowrie.login.failed", username=username, password=password, **extra)
+        self._pending = None
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._log_version()
+        # An attempt the client did not wait for: it was made, so it is logged.
+        self._flush_pending(interrupted=True)
         if self._timer is not None:
             self._timer.cancel()
         if self.conn is not None:
@@ -182,6 +220,7 @@ class HoneySSHServer(asyncssh.SSHServer):
 
     async def validate_password(self, username: str, password: str) -> bool:
         assert self.log is not None
+        self._pending = None  # logged here, with its outcome
         ok = self.ctx.policy.check(self.log.src_ip, username, password)
         if ok:
             self.log.emit("cowrie.login.success", username=username, password=password)
