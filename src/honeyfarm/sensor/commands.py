@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import posixpath
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING
 
 from honeyfarm.sensor.vfs import FSError, Node, normpath
@@ -86,8 +86,14 @@ def encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def split_opts(args: list[str], with_value: str = "") -> tuple[set[str], dict[str, str], list[str]]:
-    """Short options (combined ``-la``), options taking a value (``-n 5``/``-n5``), operands after ``--``."""
+def split_opts(
+    args: list[str],
+    with_value: Collection[str] = "",
+    long_value: Collection[str] = (),
+    literal: Collection[str] = (),
+) -> tuple[set[str], dict[str, str], list[str]]:
+    """Short options (combined ``-la``), options taking a value (``-n 5``/``-n5``, ``--out=f``/``--out f``
+    for names in ``long_value``), whole words taken as one flag (wget's ``-nv``), operands after ``--``."""
     flags: set[str] = set()
     values: dict[str, str] = {}
     rest: list[str] = []
@@ -97,10 +103,15 @@ def split_opts(args: list[str], with_value: str = "") -> tuple[set[str], dict[st
         if a == "--":
             rest.extend(args[i + 1 :])
             break
-        if a.startswith("--") and len(a) > 2:
+        if a in literal:
+            flags.add(a[1:])
+        elif a.startswith("--") and len(a) > 2:
             key, eq, val = a[2:].partition("=")
             if eq:
                 values[key] = val
+            elif key in long_value and i + 1 < len(args):
+                i += 1
+                values[key] = args[i]
             else:
                 flags.add(key)
         elif a.startswith("-") and len(a) > 1:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote as urlquote
 from urllib.parse import urlsplit
 
-from honeyfarm.sensor.commands import IO, command, decode
+from honeyfarm.sensor.commands import IO, command, decode, split_opts
 from honeyfarm.sensor.model import FetchResult
 from honeyfarm.sensor.vfs import FSError
 
@@ -109,43 +109,12 @@ def _save(sh: Shell, path: str, result: FetchResult) -> str | None:
     return None
 
 
-def _parse(args: list[str], short_value: set[str], long_value: set[str]) -> tuple[set[str], dict[str, str], list[str]]:
-    flags: set[str] = set()
-    values: dict[str, str] = {}
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("--") and len(a) > 2:
-            name, eq, val = a[2:].partition("=")
-            if eq:
-                values[name] = val
-            elif name in long_value and i + 1 < len(args):
-                i += 1
-                values[name] = args[i]
-            else:
-                flags.add(name)
-        elif a.startswith("-n") and len(a) == 3 and a[2] in "vcdH" and short_value is _WGET_VALUE:
-            flags.add(a[1:])
-        elif a.startswith("-") and len(a) > 1:
-            for j, ch in enumerate(a[1:], 1):
-                if ch in short_value:
-                    if j + 1 < len(a):
-                        values[ch] = a[j + 1 :]
-                    elif i + 1 < len(args):
-                        i += 1
-                        values[ch] = args[i]
-                    break
-                flags.add(ch)
-        else:
-            rest.append(a)
-        i += 1
-    return flags, values, rest
+_WGET_LITERAL = ("-nv", "-nc", "-nd", "-nH")  # wget's two-letter short options
 
 
 @command("wget")
 async def wget(sh: Shell, argv: list[str], io: IO) -> int:
-    flags, values, urls = _parse(argv[1:], _WGET_VALUE, _WGET_LONG_VALUE)
+    flags, values, urls = split_opts(argv[1:], _WGET_VALUE, _WGET_LONG_VALUE, _WGET_LITERAL)
     output = values.get("O", values.get("output-document"))
     quiet = bool(flags & {"q", "quiet"}) or "o" in values or "output-file" in values
     prefix = values.get("P", values.get("directory-prefix", ""))
@@ -218,7 +187,7 @@ async def wget(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("curl")
 async def curl(sh: Shell, argv: list[str], io: IO) -> int:
-    flags, values, urls = _parse(argv[1:], _CURL_VALUE, _CURL_LONG_VALUE)
+    flags, values, urls = split_opts(argv[1:], _CURL_VALUE, _CURL_LONG_VALUE)
     if "url" in values:
         urls.append(values["url"])
     if "V" in flags or "version" in flags:
@@ -307,7 +276,7 @@ async def tftp(sh: Shell, argv: list[str], io: IO) -> int:
             return await _tftp_get(sh, io, host, port, remote, local, hpa=True)
         io.err("Transfer timed out.\n\n")
         return 1
-    flags, values, rest = _parse(args, set("lrb"), set())
+    flags, values, rest = split_opts(args, "lrb")
     if not rest:
         io.err("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\n\nUsage: tftp [OPTIONS] HOST [PORT]\n\n"
                "Transfer a file from/to tftp server\n")  # fmt: skip
@@ -339,7 +308,7 @@ async def _tftp_get(sh: Shell, io: IO, host: str, port: str, remote: str, local:
 
 @command("ftpget")
 async def ftpget(sh: Shell, argv: list[str], io: IO) -> int:
-    flags, values, rest = _parse(argv[1:], set("upP"), {"username", "password", "port"})
+    flags, values, rest = split_opts(argv[1:], "upP", {"username", "password", "port"})
     user = values.get("u", values.get("username"))
     password = values.get("p", values.get("password"))
     port = values.get("P", values.get("port"))
