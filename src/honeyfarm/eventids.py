@@ -38,6 +38,61 @@ EVENT_IDS: dict[str, str] = {
     "cowrie.log.closed": "TTY log closed; `duration`, log name and size in `extra`.",
     "cowrie.virustotal.scanfile": "Cowrie's VirusTotal plugin scanned a file; `sha256`.",
     "cowrie.virustotal.scanurl": "Cowrie's VirusTotal plugin scanned a URL; `url`.",
+    # --- Suricata EVE (one event per line: suricata.<event_type>) ---------------
+    "suricata.alert": "A signature matched; rule in `extra.alert` (signature, signature_id, category, severity).",
+    "suricata.anomaly": "Protocol or decoder anomaly seen on the wire; details in `extra.anomaly`.",
+    "suricata.drop": "Packet dropped by Suricata in IPS mode; details in `extra.drop`.",
+    "suricata.flow": "A flow ended or timed out; packet/byte counters and state in `extra.flow`.",
+    "suricata.netflow": "One direction of a flow (netflow-style record); counters in `extra.netflow`.",
+    "suricata.stats": "Suricata engine counters (no addresses); in `extra.stats`.",
+    "suricata.fileinfo": "A file seen in a transfer; `sha256` when hashing is on, name/size/md5 in `extra.fileinfo`.",
+    "suricata.http": "HTTP request/response; `url`, `client_version` (user agent), details in `extra.http`.",
+    "suricata.http2": "HTTP/2 transaction; details in `extra.http2`.",
+    "suricata.dns": "DNS query or answer; details in `extra.dns`.",
+    "suricata.tls": "TLS handshake (SNI, version, certificate, JA3); details in `extra.tls`.",
+    "suricata.ssh": "SSH handshake; `client_version` (client banner), `hassh`, server banner in `extra.ssh`.",
+    "suricata.smtp": "SMTP transaction; envelope in `extra.smtp`, headers in `extra.email`.",
+    "suricata.ftp": "FTP command/reply; details in `extra.ftp`.",
+    "suricata.ftp_data": "FTP data-channel transfer; details in `extra.ftp_data`.",
+    "suricata.smb": "SMB command; details in `extra.smb`.",
+    "suricata.dcerpc": "DCE/RPC request/response; details in `extra.dcerpc`.",
+    "suricata.rdp": "RDP handshake; details in `extra.rdp`.",
+    "suricata.sip": "SIP message; details in `extra.sip`.",
+    "suricata.snmp": "SNMP message; community and PDU in `extra.snmp`.",
+    "suricata.dhcp": "DHCP message; details in `extra.dhcp`.",
+    "suricata.tftp": "TFTP request; file name in `extra.tftp`.",
+    "suricata.krb5": "Kerberos 5 message; details in `extra.krb5`.",
+    "suricata.nfs": "NFS request; details in `extra.nfs`.",
+    "suricata.ike": "IKE (IPsec) exchange; details in `extra.ike`.",
+    "suricata.quic": "QUIC handshake; details in `extra.quic`.",
+    "suricata.mqtt": "MQTT message; details in `extra.mqtt`.",
+    "suricata.rfb": "RFB (VNC) handshake; details in `extra.rfb`.",
+    "suricata.pgsql": "PostgreSQL message; details in `extra.pgsql`.",
+    "suricata.ldap": "LDAP request/response; details in `extra.ldap`.",
+    "suricata.modbus": "Modbus request/response; details in `extra.modbus`.",
+    "suricata.dnp3": "DNP3 message; details in `extra.dnp3`.",
+    "suricata.other": "An EVE `event_type` this parser does not know; it stays in `extra.event_type`.",
+    # --- Dionaea log_json (one event per connection record) ---------------------
+    "dionaea.connection.accept": "A client connected to a Dionaea service (inbound connection); nothing else was logged on it.",
+    "dionaea.connection.connect": "Dionaea opened a connection (e.g. to fetch a payload); nothing else was logged on it.",
+    "dionaea.connection.listen": "Dionaea started listening on a port (service start).",
+    "dionaea.connection.reject": "An inbound connection was rejected.",
+    "dionaea.connection.other": "A connection of a type this parser does not know; `connection` in `extra`.",
+    "dionaea.login": "A connection with login attempts (FTP, MSSQL, MySQL); first `username`/`password`, all pairs in `extra.credentials`.",
+    "dionaea.ftp.command": "An FTP connection with commands but no login; `command` holds them, one per line.",
+    # --- SNARE/Tanner, Heralding ------------------------------------------------
+    "tanner.request": "One HTTP request SNARE/Tanner saw (`tanner_report.json`); path in `url`, user agent in `client_version`, attack type in `extra.attack_type`.",
+    "heralding.session": "A Heralding session ended (`log_session.json`); `duration`, protocol, addresses.",
+    "heralding.login.failed": "One login attempt inside a Heralding session; `username`, `password` (Heralding never lets a login succeed).",
+    "heralding.auth": "One row of Heralding's `auth.csv`; `username`, `password` (the same attempts as its session log, so not counted by the credential panels).",
+    # --- AWS: VPC Flow Logs, Route 53 query logs -------------------------------
+    "aws.vpcflow.accept": "VPC Flow Logs record the security group or network ACL accepted (`action` ACCEPT).",
+    "aws.vpcflow.reject": "VPC Flow Logs record that was rejected (`action` REJECT).",
+    "aws.vpcflow.nodata": "No traffic on the interface during the capture window (`log-status` NODATA); no addresses.",
+    "aws.vpcflow.skipdata": "Records skipped during the capture window (`log-status` SKIPDATA).",
+    "aws.vpcflow.flow": "Flow record of a custom format without an `action` field.",
+    "aws.route53.query": "DNS query received by a Route 53 public hosted zone; resolver in `src_ip`, query in `extra`.",
+    "aws.route53resolver.query": "DNS query from a VPC handled by Route 53 Resolver; `src_ip`/`src_port`, query in `extra`.",
     # --- honeyfarm's own sensor -------------------------------------------------
     "honeyfarm.sensor.start": "The sensor started; listening addresses in `extra`.",
     "honeyfarm.sensor.stop": "The sensor stopped; event counts of the run in `extra`.",
@@ -45,7 +100,7 @@ EVENT_IDS: dict[str, str] = {
 }
 
 #: Event id prefix (honeypot) of each eventid family.
-HONEYPOTS: tuple[str, ...] = ("cowrie", "honeyfarm")
+HONEYPOTS: tuple[str, ...] = ("cowrie", "honeyfarm", "suricata", "dionaea", "tanner", "heralding", "aws")
 
 
 def describe(eventid: str) -> str | None:

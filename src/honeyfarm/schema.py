@@ -25,7 +25,7 @@ class Column:
 EVENT_COLUMNS: tuple[Column, ...] = (
     Column("ts", "TIMESTAMP", "@timestamp", "Event time, UTC, microseconds (plain TIMESTAMP, no zone)."),
     Column("event_id", "BIGINT", "event.id", "Stable 63-bit id of the input record; the dedup key."),
-    Column("eventid", "VARCHAR", "event.action", "Dotted `<honeypot>.<object>.<action>` id from the registry."),
+    Column("eventid", "VARCHAR", "event.action", "Dotted `<source>.<object>[.<action>]` id from the registry."),
     Column("source_format", "VARCHAR", "event.module", "Parser that produced the event (`cowrie`, `honeyfarm`, ...)."),
     Column("sensor", "VARCHAR", "observer.name", "Sensor (honeypot host) name."),
     Column("session", "VARCHAR", "network.session_id", "Honeypot session id (one attacker connection)."),

@@ -12,9 +12,29 @@ from importlib.metadata import entry_points
 
 from honeyfarm.formats.base import Format
 from honeyfarm.formats.cowrie import CowrieFormat
+from honeyfarm.formats.dionaea import DionaeaJsonFormat
+from honeyfarm.formats.heralding import HeraldingAuthFormat, HeraldingSessionFormat
 from honeyfarm.formats.honeyfarm import HoneyfarmFormat
+from honeyfarm.formats.route53 import Route53QueryFormat, Route53ResolverFormat
+from honeyfarm.formats.suricata import SuricataFormat
+from honeyfarm.formats.tanner import TannerFormat
+from honeyfarm.formats.vpcflow import VPCFlowFormat
 
-FORMATS: dict[str, Format] = {f.name: f for f in (HoneyfarmFormat(), CowrieFormat())}
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        HoneyfarmFormat(),
+        CowrieFormat(),
+        SuricataFormat(),
+        DionaeaJsonFormat(),
+        TannerFormat(),
+        HeraldingSessionFormat(),
+        HeraldingAuthFormat(),
+        Route53QueryFormat(),
+        Route53ResolverFormat(),
+        VPCFlowFormat(),
+    )
+}
 
 
 def registry() -> dict[str, Format]:
