@@ -251,7 +251,7 @@ def test_eventids_counts_and_registered_flag(full: Any) -> None:
         "cowrie.new.thing": (1, False),
         "cowrie.session.file_download.failed": (1, True),
         "cowrie.session.file_upload": (1, True),
-        "heralding.login.failed": (1, False),
+        "heralding.login.failed": (1, True),  # registered since the Heralding parser
         "heralding.session.closed": (1, False),
         "heralding.session.connect": (1, False),
         "heralding.session.info": (1, False),
