@@ -3,8 +3,8 @@
 # Kept as one list so CI and a fresh machine get the same set.
 set -euo pipefail
 # Real peers of the sensor tests: OpenSSH (ssh, scp, sftp, sshd for the fingerprint comparison),
-# sshpass, hydra, medusa, nmap, telnet.
-DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet"
+# sshpass, hydra, medusa, nmap, telnet; a single-node Ceph with radosgw as the real S3 server.
+DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl"
 PKGS=(${HONEYFARM_APT_PACKAGES:-$DEFAULT_PKGS})
 missing=()
 for p in "${PKGS[@]}"; do
