@@ -52,7 +52,13 @@ def _stdout() -> Console:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories or globs (gzip/zstd read transparently).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, directories or globs (gzip/zstd read transparently); s3://bucket/prefix; "
+            "cloudwatch://log-group[/stream-prefix]?region=R."
+        ),
+    ],
     fmt: Annotated[
         str | None, typer.Option("--format", "-f", help="Force a format instead of detecting it per file.")
     ] = None,
@@ -60,11 +66,19 @@ def ingest(
     lake: LakeOpt = None,
     as_json: JsonOpt = False,
     progress: Annotated[bool, typer.Option(help="Progress bar (default: when stderr is a terminal).")] = True,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep reading the sources for new data until SIGINT/SIGTERM.")
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between polls with --follow (default: remote.follow_interval_seconds).", min=0.05),
+    ] = None,
 ) -> None:
     """Ingest honeypot logs into the lake: parse, enrich, dedup; bad records go to dead-letter."""
     from honeyfarm.collect.files import InputError, expand_paths
     from honeyfarm.formats import get_format
     from honeyfarm.lake.store import LakeBusy
+    from honeyfarm.pipeline import IngestResult, is_remote
     from honeyfarm.pipeline import ingest as run_ingest
     from honeyfarm.views.render import dumps_json
 
@@ -76,11 +90,56 @@ def ingest(
         except KeyError as exc:
             err.print(str(exc.args[0]), markup=False)
             raise typer.Exit(2) from None
+
+    def summary(result: IngestResult) -> str:
+        return (
+            f"ingested {result.ingested:,} events, {result.duplicates:,} duplicates skipped, "
+            f"{result.dead_letter:,} to dead-letter, from {result.files} file(s) into {root}"
+        )
+
+    if follow:
+        import signal
+
+        from honeyfarm.collect.remote_s3 import remote_config
+
+        every = interval if interval is not None else remote_config(cfg).follow_interval_seconds
+        stopping: list[int] = []
+
+        def on_signal(signum: int, _frame: object) -> None:
+            if stopping:  # a second signal: stop now (the lake recovers on the next start)
+                raise KeyboardInterrupt
+            stopping.append(signum)
+
+        def on_pass(one: IngestResult) -> None:
+            if not as_json and (one.ingested or one.duplicates or one.dead_letter):
+                print(summary(one), flush=True)
+            for e in one.errors:
+                err.print(f"error: {e}", markup=False)
+
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            result = run_ingest(paths, cfg, root, fmt, follow=every, stop=lambda: bool(stopping), on_pass=on_pass)
+        except LakeBusy as exc:
+            err.print(str(exc), markup=False)
+            raise typer.Exit(3) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+        if as_json:
+            sys.stdout.write(dumps_json(result.to_dict()) + "\n")
+        else:
+            print(f"stopped; in total {summary(result)}", flush=True)
+        if result.errors:
+            raise typer.Exit(1)
+        return
+
     show = progress and err.is_terminal and not as_json
     try:
         if show:
             try:
-                total = sum(p.stat().st_size for p in expand_paths(paths))
+                total = sum(p.stat().st_size for p in expand_paths([p for p in paths if not is_remote(p)]))
             except InputError:
                 total = None
             from rich.progress import (
@@ -96,7 +155,7 @@ def ingest(
                 TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
                 console=err, transient=True,
             ) as bar:  # fmt: skip
-                task = bar.add_task("ingest", total=total)
+                task = bar.add_task("ingest", total=None if any(is_remote(p) for p in paths) else total)
                 result = run_ingest(paths, cfg, root, fmt, lambda n: bar.advance(task, n))
         else:
             result = run_ingest(paths, cfg, root, fmt)
@@ -107,11 +166,7 @@ def ingest(
         sys.stdout.write(dumps_json(result.to_dict()) + "\n")
     else:
         out = _stdout()
-        out.print(
-            f"ingested {result.ingested:,} events, {result.duplicates:,} duplicates skipped, "
-            f"{result.dead_letter:,} to dead-letter, from {result.files} file(s) into {root}",
-            markup=False,
-        )
+        out.print(summary(result), markup=False)
         for p in result.pending:
             err.print(f"waiting: {p['file']} ends with an unfinished line ({p['bytes']} bytes)", markup=False)
     for e in result.errors:
@@ -261,7 +316,7 @@ def sensor(
         err.print(f"honeyfarm sensor {scfg.identity.name}: {where}; spool {scfg.spool.dir}", markup=False)
 
     try:
-        run(scfg, ready)
+        run(scfg, ready, ship=cfg.ship)
     except OSError as exc:
         err.print(f"cannot start the sensor: {exc}", markup=False)
         raise typer.Exit(1) from None
@@ -347,6 +402,49 @@ def geoip(
     cfg = _config(config)
     geo = GeoIP(cfg.geoip)
     _emit(geo.lookup(ips), as_json, False, None)
+
+
+@app.command()
+def ship(
+    config: ConfigOpt = None,
+    ship_config: Annotated[
+        Path | None, typer.Option("--ship-config", help="TOML with a [ship] table (overrides the main config's).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Ship what is closed now (waiting out outages), then exit.")
+    ] = False,
+) -> None:
+    """Ship closed spool and log files to the object store (a directory or S3), verified, exactly once."""
+    import logging
+    import signal
+    import threading
+
+    from honeyfarm.collect.ship import ShipConfig, ShipError, Shipper, load_ship_config
+
+    cfg = _config(config)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s honeyfarm ship: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        found = getattr(cfg, "ship", None)
+        scfg = found if isinstance(found, ShipConfig) else ShipConfig()
+        if ship_config is not None:
+            scfg = load_ship_config(ship_config)
+        shipper = Shipper(scfg, spool_dir=cfg.sensor.spool.dir, sensor_name=cfg.sensor.identity.name)
+        try:
+            where = " ".join([str(shipper.spool_dir / "events"), *scfg.globs])
+            err.print(f"honeyfarm ship: {where} -> {shipper.store.describe()}", markup=False)
+            finished = shipper.run(stop.is_set, stop.wait, once)
+        finally:
+            shipper.close()
+    except ShipError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    s = shipper.stats
+    err.print(f"shipped {s.shipped_files} file(s), {s.shipped_bytes:,} bytes; {s.pending_files} pending", markup=False)
+    if once and not finished:
+        raise typer.Exit(75)
 
 
 def main() -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from honeyfarm.collect.ship_config import ShipConfig
+from honeyfarm.collect.ship_config import resolve_relative as _resolve_ship
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.config import resolve_relative as _resolve_sensor
 
@@ -69,10 +71,51 @@ class GeoIPConfig(_Strict):
     )
 
 
+class RemoteConfig(_Strict):
+    """``[remote]``: where remote ingest sources live and how they are polled."""
+
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="S3 endpoint for s3:// sources (Ceph radosgw, MinIO, ...). Default: $AWS_ENDPOINT_URL_S3, "
+        "then $AWS_ENDPOINT_URL, then AWS itself.",
+    )
+    s3_region: str | None = Field(
+        None, description="Region for s3:// sources (?region= in the URL wins). Default: the AWS chain, else us-east-1."
+    )
+    s3_addressing_style: Literal["auto", "path", "virtual"] = Field(
+        "auto", description="Bucket in the path or in the host name; most S3-compatible servers want 'path'."
+    )
+    cloudwatch_endpoint_url: str | None = Field(
+        None,
+        description="CloudWatch Logs endpoint for cloudwatch:// sources. Default: $AWS_ENDPOINT_URL_LOGS, "
+        "then $AWS_ENDPOINT_URL, then AWS itself.",
+    )
+    cloudwatch_region: str | None = Field(
+        None, description="Region for cloudwatch:// sources (?region= in the URL wins). Default: the AWS chain."
+    )
+    cloudwatch_lookback_seconds: Annotated[int, Field(ge=0, le=86_400)] = Field(
+        60,
+        description="Re-query this much before a stream's last event, so events that arrive late with an "
+        "older timestamp are still read; the event ids seen in that window are remembered so none is read twice.",
+    )
+    aws_profile: str | None = Field(None, description="Named AWS profile for credentials. Default: the AWS chain.")
+    follow_interval_seconds: Annotated[float, Field(gt=0, le=86_400, strict=False)] = Field(
+        30.0, description="Seconds between polls with `honeyfarm ingest --follow` (--interval wins)."
+    )
+    connect_timeout_seconds: Annotated[float, Field(gt=0, strict=False)] = Field(
+        10.0, description="Connect timeout of S3 and CloudWatch requests."
+    )
+    read_timeout_seconds: Annotated[float, Field(gt=0, strict=False)] = Field(
+        60.0, description="Read timeout of S3 and CloudWatch requests."
+    )
+
+
 class Config(_Strict):
     lake: LakeConfig = LakeConfig()
     ingest: IngestConfig = IngestConfig()
     geoip: GeoIPConfig = GeoIPConfig()
+    remote: RemoteConfig = RemoteConfig()
+    ship: ShipConfig = ShipConfig()
     sensor: SensorConfig = SensorConfig()
 
 
@@ -129,7 +172,14 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
     if "path" in cfg.lake.model_fields_set:
         lake = lake.model_copy(update={"path": fix(cfg.lake.path)})
     geo = cfg.geoip.model_copy(update={"city_db": fix(cfg.geoip.city_db), "asn_db": fix(cfg.geoip.asn_db)})
-    return cfg.model_copy(update={"lake": lake, "geoip": geo, "sensor": _resolve_sensor(cfg.sensor, base)})
+    return cfg.model_copy(
+        update={
+            "lake": lake,
+            "geoip": geo,
+            "sensor": _resolve_sensor(cfg.sensor, base),
+            "ship": _resolve_ship(cfg.ship, base),
+        }
+    )
 
 
 def resolve_lake(cfg: Config, cli_lake: Path | None, env: dict[str, str] | None = None) -> Path:

@@ -15,6 +15,11 @@ is one commit:
    fsynced and renamed into their partitions;
 6. only then do the files' checkpoints move.
 
+Remote sources (``s3://…``, ``cloudwatch://…``) are copied one object (or one
+run of log events) at a time into a local file under ``_staging`` and read by
+the very same path; their positions live in their own state files and move at
+step 6 too (:class:`~honeyfarm.collect.files.StagedSource`).
+
 A kill between any two steps loses nothing and duplicates nothing: staged
 files are discarded and the batch is read again; committed files make the
 re-read batch's events duplicates, which step 4 drops.
@@ -26,18 +31,27 @@ import datetime as dt
 import hashlib
 import logging
 import shutil
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from honeyfarm.collect.checkpoint import CheckpointStore
-from honeyfarm.collect.files import Block, FileReader, InputError, expand_paths, first_lines, read_head
+from honeyfarm.collect.files import (
+    Block,
+    FileReader,
+    InputError,
+    StagedSource,
+    expand_paths,
+    first_lines,
+    read_head,
+)
 from honeyfarm.config import Config
 from honeyfarm.enrich.geoip import GeoIP
 from honeyfarm.formats import Format, detect_format, get_format
@@ -48,6 +62,18 @@ from honeyfarm.sql import sql_path, sql_paths
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int], None]
+StopFn = Callable[[], bool]
+
+#: Arguments naming a remote source instead of a local path.
+REMOTE_SCHEMES = ("s3://", "cloudwatch://")
+
+
+def is_remote(arg: str) -> bool:
+    return arg.startswith(REMOTE_SCHEMES)
+
+
+class _StateFile(Protocol):
+    def save(self) -> None: ...
 
 
 @dataclass
@@ -66,12 +92,14 @@ class IngestResult:
     files: int = 0
     errors: list[str] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
+    #: Remote-source counters (objects listed/skipped/downloaded, events read); empty for local paths only.
+    remote: dict[str, int] = field(default_factory=dict)
 
     def counts(self, fmt: str) -> FormatCounts:
         return self.by_format.setdefault(fmt, FormatCounts())
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ingested": self.ingested,
             "duplicates": self.duplicates,
             "dead_letter": self.dead_letter,
@@ -80,6 +108,25 @@ class IngestResult:
             "errors": self.errors,
             "pending": self.pending,
         }
+        if self.remote:
+            out["remote"] = dict(sorted(self.remote.items()))
+        return out
+
+    def add(self, other: IngestResult) -> None:
+        """Add another pass's counts to these (``--follow``); errors and pending are the latest pass's."""
+        self.ingested += other.ingested
+        self.duplicates += other.duplicates
+        self.dead_letter += other.dead_letter
+        self.files += other.files
+        for name, c in other.by_format.items():
+            mine = self.counts(name)
+            mine.ingested += c.ingested
+            mine.duplicates += c.duplicates
+            mine.dead_letter += c.dead_letter
+        for k, v in other.remote.items():
+            self.remote[k] = self.remote.get(k, 0) + v
+        self.errors = list(other.errors)
+        self.pending = list(other.pending)
 
 
 @dataclass
@@ -92,6 +139,8 @@ class _Segment:
     block: Block
     offsets: np.ndarray  # line i is block.data[offsets[i]:offsets[i+1]]
     first_row: int  # global row id of line 0
+    label: str = ""  # name in dead letters (the path, or a remote source's URL)
+    staged: StagedSource | None = None  # set for a remote source: its own checkpoint, not the file's
 
 
 @dataclass
@@ -113,14 +162,19 @@ class _Batch:
         self.dead: list[_Dead] = []
         # per format: Arrow chunks of (_row, line)
         self.tables: dict[str, list[pa.RecordBatch]] = {}
+        # remote sources whose last line is in this batch: called once it is durable
+        self.completions: list[Callable[[], None]] = []
 
-    def add(self, path: Path, head: bytes, fmt: Format, block: Block, max_record: int) -> None:
+    def add(
+        self, path: Path, head: bytes, fmt: Format, block: Block, max_record: int, staged: StagedSource | None = None
+    ) -> None:
+        label = staged.label if staged is not None else str(path)
         for line_no, capped, size in block.oversized:
             reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
-            self.dead.append(_Dead(str(path), head, line_no, fmt.name, reason, capped, size))
+            self.dead.append(_Dead(label, head, line_no, fmt.name, reason, capped, size))
         data = block.data
         offsets = block.offsets
-        seg = _Segment(path, head, fmt, block, offsets, self.rows)
+        seg = _Segment(path, head, fmt, block, offsets, self.rows, label, staged)
         self.segments.append(seg)
         if len(offsets) < 2:
             return  # only over-long lines in this block
@@ -137,9 +191,7 @@ class _Batch:
             for i in np.flatnonzero(too_long).tolist():
                 raw = _strip(bytes(data[offsets[i] : offsets[i + 1]]))
                 reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
-                self.dead.append(
-                    _Dead(str(path), head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw))
-                )
+                self.dead.append(_Dead(label, head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw)))
             keep &= ~too_long
         try:
             text = binary.cast(pa.large_string())
@@ -153,7 +205,7 @@ class _Batch:
                     keep[i] = False
                     reason = f"invalid UTF-8 at byte {exc.start}"
                     self.dead.append(
-                        _Dead(str(path), head, block.first_line + i, fmt.name, reason, _strip(raw), len(_strip(raw)))
+                        _Dead(label, head, block.first_line + i, fmt.name, reason, _strip(raw), len(_strip(raw)))
                     )
             binary = binary.filter(pa.array(keep))
             rows = rows[keep]
@@ -216,50 +268,127 @@ class Ingestor:
         self.con.execute("SET preserve_insertion_order = false")
         self.result = IngestResult()
         self._touched: set[str] = set()
+        self._states: dict[str, _StateFile] = {}  # remote sources' position files, saved after each commit
 
     # ------------------------------------------------------------------ files
-    def run(self, args: list[str], progress: ProgressFn | None = None) -> IngestResult:
+    def run(self, args: list[str], progress: ProgressFn | None = None, stop: StopFn | None = None) -> IngestResult:
+        """One pass over ``args``: local paths first, then remote sources in the order given.
+
+        ``stop`` is asked between files (and remote objects): once it says yes,
+        what was read so far is committed and the pass ends early.
+        """
+        local = [a.removeprefix("file://") for a in args if not is_remote(a)]
+        remote = [a for a in args if is_remote(a)]
         try:
-            paths = expand_paths(args)
+            paths = [self._convert_database(p) for p in expand_paths(local)]
         except InputError as exc:
             self.result.errors.append(str(exc))
             return self.result
         batch = _Batch()
         for path in paths:
+            if stop is not None and stop():
+                break
             batch = self._ingest_file(path, batch, progress)
-        if batch.segments or batch.dead:
+        for url in remote:
+            if stop is not None and stop():
+                break
+            batch = self._ingest_remote(url, batch, progress, stop)
+        if batch.segments or batch.dead or batch.completions:
             self._commit(batch)
         return self.result
 
-    def _ingest_file(self, path: Path, batch: _Batch, progress: ProgressFn | None) -> _Batch:
+    def _convert_database(self, path: Path) -> Path:
+        """A Dionaea logsql database becomes honeyfarm JSON lines under ``_state/converted/`` (same name
+        for the same database, stable lines for old rows), then takes the normal file path."""
+        from honeyfarm.collect.dionaea_sqlite import convert, is_dionaea_sqlite
+
+        if not is_dionaea_sqlite(path):
+            return path
+        digest = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()[:16]
+        out = self.lake.state_dir / "converted" / f"dionaea-{digest}.jsonl"
+        convert(path, out)
+        return out
+
+    def _ingest_remote(self, url: str, batch: _Batch, progress: ProgressFn | None, stop: StopFn | None) -> _Batch:
+        # Imported here: boto3 costs import time that local-only runs (and `honeyfarm sensor`) need not pay.
+        from honeyfarm.collect.remote_s3 import RemoteError, remote_config
+
+        rcfg = remote_config(self.cfg)
+        work = self.lake.staging_dir / f"remote-{uuid.uuid4().hex}"
+        work.mkdir(parents=True, exist_ok=True)
+        items: Iterator[StagedSource]
+        if url.startswith("s3://"):
+            from honeyfarm.collect.remote_s3 import S3State, staged_objects
+
+            state = self._states.setdefault("s3", S3State(self.lake.state_dir / "remote_s3.json"))
+            assert isinstance(state, S3State)
+            items = staged_objects(url, rcfg, state, work, self.result.remote, self.result.errors)
+        else:
+            from honeyfarm.collect.remote_cloudwatch import CloudWatchState, staged_streams
+
+            chunk = min(self.cfg.ingest.batch_bytes, 64 << 20)
+            cw = self._states.setdefault("cloudwatch", CloudWatchState(self.lake.state_dir / "remote_cloudwatch.json"))
+            assert isinstance(cw, CloudWatchState)
+            items = staged_streams(url, rcfg, cw, work, chunk, self.result.remote)
+        try:
+            for item in items:
+                batch = self._ingest_file(item.path, batch, progress, item)
+                if stop is not None and stop():
+                    break
+        except RemoteError as exc:
+            self.result.errors.append(str(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # deletes the generator's current temporary file
+            shutil.rmtree(work, ignore_errors=True)
+        return batch
+
+    def _ingest_file(
+        self, path: Path, batch: _Batch, progress: ProgressFn | None, staged: StagedSource | None = None
+    ) -> _Batch:
+        label = staged.label if staged is not None else str(path)
         try:
             head = read_head(path)
         except OSError as exc:
-            self.result.errors.append(f"{path}: cannot read: {exc}")
+            self.result.errors.append(f"{label}: cannot read: {exc}")
             return batch
         self.result.files += 1
         if not head.strip():
+            if staged is not None and staged.finish is not None:
+                batch.completions.append(staged.finish)
             return batch
         fmt = self.force or detect_format(first_lines(head))
         if fmt is None:
-            self.result.errors.append(f"{path}: cannot detect the format; pass --format")
+            self.result.errors.append(f"{label}: cannot detect the format; pass --format")
             return batch
-        cp = self.checkpoints.find(head)
         reader = FileReader(path, min(self.cfg.ingest.batch_bytes, 64 << 20), self.cfg.ingest.max_record_bytes)
+        resume: tuple[int, int, str] | None
+        if staged is None:
+            cp = self.checkpoints.find(head)
+            resume = None if cp is None else (cp.offset, cp.lines, cp.tail)
+        else:
+            resume = staged.resume
         offset, lines = 0, 0
-        if cp is not None:
-            if reader.verify_resume(cp.offset, cp.tail):
-                offset, lines = cp.offset, cp.lines
+        if resume is not None:
+            if reader.verify_resume(resume[0], resume[2]):
+                offset, lines = resume[0], resume[1]
             else:
-                log.info("%s: changed under its checkpoint (truncated or rewritten); reading from the start", path)
+                log.info("%s: changed under its checkpoint (truncated or rewritten); reading from the start", label)
         for block in reader.blocks(offset, lines):
-            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes)
+            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes, staged)
             if progress:
                 progress(block.end - block.start)
             if batch.bytes >= self.cfg.ingest.batch_bytes:
                 self._commit(batch)
                 batch = _Batch()
-        if reader.result.pending_bytes or reader.result.truncated_stream:
+        if staged is not None:
+            # A remote object is complete: an unfinished end can only be a corrupt compressed stream.
+            if reader.result.truncated_stream:
+                self.result.errors.append(f"{label}: compressed stream is corrupt or cut short; read what came before")
+            elif staged.finish is not None:
+                batch.completions.append(staged.finish)
+        elif reader.result.pending_bytes or reader.result.truncated_stream:
             pending: dict[str, Any] = {"file": str(path), "bytes": reader.result.pending_bytes}
             if reader.result.truncated_stream:
                 pending["reason"] = "compressed stream cut short (still being written?)"
@@ -268,6 +397,9 @@ class Ingestor:
 
     # ----------------------------------------------------------------- commit
     def _commit(self, batch: _Batch) -> None:
+        if not batch.segments and not batch.dead:
+            self._complete(batch)  # only remote sources that had nothing new: no data to write
+            return
         con = self.con
         staged = self.lake.new_staging()
         try:
@@ -288,12 +420,25 @@ class Ingestor:
         now = dt.datetime.now(dt.UTC).isoformat()
         for seg in batch.segments:
             b = seg.block
-            self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, str(seg.path), now)
-        self.checkpoints.save()
+            if seg.staged is None:
+                self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, str(seg.path), now)
+            elif seg.staged.record is not None:
+                seg.staged.record(b.end, b.end_lines, b.tail)
+        if any(seg.staged is None for seg in batch.segments):
+            self.checkpoints.save()
+        self._complete(batch)
         touched = sorted(self._touched)
         self._compact_touched()
         self.lake.sync_rollups(self.con, touched)
         shutil.rmtree(staged, ignore_errors=True)
+
+    def _complete(self, batch: _Batch) -> None:
+        """Mark finished remote sources done and save every remote position (after the data is durable)."""
+        for done in batch.completions:
+            done()
+        batch.completions = []
+        for state in self._states.values():
+            state.save()
 
     def _map(self, batch: _Batch) -> None:
         selects = []
@@ -313,7 +458,8 @@ class Ingestor:
             raw = _strip(bytes(seg.block.data[seg.offsets[i] : seg.offsets[i + 1]]))
             if not raw.strip():
                 continue  # a line of only whitespace is not a record (short ones never reach SQL)
-            batch.dead.append(_Dead(str(seg.path), seg.head, seg.block.first_line + i, fmt, reason, raw, len(raw)))
+            line = seg.block.first_line + i
+            batch.dead.append(_Dead(seg.label or str(seg.path), seg.head, line, fmt, reason, raw, len(raw)))
 
     def _enrich(self) -> None:
         ips = [r[0] for r in self.con.execute(
@@ -445,16 +591,47 @@ def ingest(
     lake_root: Path,
     force_format: str | None = None,
     progress: ProgressFn | None = None,
+    *,
+    follow: float | None = None,
+    stop: StopFn | None = None,
+    on_pass: Callable[[IngestResult], None] | None = None,
 ) -> IngestResult:
-    """Ingest files, directories or globs into the lake at ``lake_root``."""
+    """Ingest files, directories, globs, ``s3://`` and ``cloudwatch://`` sources into the lake at ``lake_root``.
+
+    With ``follow`` (seconds), keep reading the same sources every ``follow``
+    seconds until ``stop`` says yes; ``on_pass`` gets each pass's result and
+    the return value sums them (errors and pending: the last pass's).
+    """
     lake = Lake(lake_root, cfg.lake)
     with lake.writer():
         ing = Ingestor(cfg, lake, force_format)
         try:
             lake.sync_rollups(ing.con)  # repairs what a killed writer left; cheap when nothing is missing
-            return ing.run(args, progress)
+            if follow is None:
+                return ing.run(args, progress, stop)
+            total = IngestResult()
+            while True:
+                ing.result = IngestResult()
+                one = ing.run(args, progress, stop)
+                total.add(one)
+                if on_pass is not None:
+                    on_pass(one)
+                if _sleep(follow, stop):
+                    return total
         finally:
             ing.con.close()
 
 
-__all__ = ["IngestResult", "Ingestor", "ingest"]
+def _sleep(seconds: float, stop: StopFn | None) -> bool:
+    """Wait ``seconds``, waking early when ``stop`` says yes; returns whether it did."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if stop is not None and stop():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(left, 0.1))
+
+
+__all__ = ["IngestResult", "Ingestor", "ingest", "is_remote"]

@@ -17,7 +17,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -64,6 +64,26 @@ def expand_paths(args: list[str]) -> list[Path]:
             else:
                 raise InputError(f"not a regular file: {p}")
     return list(out)
+
+
+@dataclass
+class StagedSource:
+    """A remote object (or a run of log events) copied into a local file, to be read like one.
+
+    Remote sources (:mod:`honeyfarm.collect.remote_s3`,
+    :mod:`honeyfarm.collect.remote_cloudwatch`) keep their own positions
+    instead of the head-keyed file checkpoints: the ingest pipeline calls
+    ``record`` for every block of the file once its batch is durable, and
+    ``finish`` once the batch holding the file's last line is.
+    """
+
+    #: Name shown in errors and dead letters, e.g. ``s3://bucket/key``.
+    label: str
+    path: Path
+    #: Where to resume reading: (offset, lines, digest of the bytes before offset), or None for the start.
+    resume: tuple[int, int, str] | None = None
+    record: Callable[[int, int, bytes], None] | None = None
+    finish: Callable[[], None] | None = None
 
 
 def compression_of(path: Path) -> str | None:

@@ -18,11 +18,13 @@ import pwd
 import resource
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from honeyfarm.collect.ship_config import ShipConfig
 from honeyfarm.sensor.auth import Accounts, CredentialPolicy
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.context import ConnectionLimiter, SensorContext
@@ -98,14 +100,16 @@ def preload() -> None:
 
 
 class Sensor:
-    def __init__(self, cfg: SensorConfig) -> None:
+    def __init__(self, cfg: SensorConfig, ship: ShipConfig | None = None) -> None:
         self.cfg = cfg
+        self.ship = ship if ship is not None and ship.enabled else None
         self.spool_dir = Path(cfg.spool.dir)
         self.started = time.time()
         self.socks: dict[str, list[socket.socket]] = {}
         self.traps: list[Any] = []
         self.ctx: SensorContext | None = None
         self._stop = asyncio.Event()
+        self._ship_stop = asyncio.Event()
         self.ready = asyncio.Event()
 
     def bind_all(self) -> None:
@@ -167,7 +171,33 @@ class Sensor:
             pid=os.getpid(),
         )
         self._periodic(ctx)
+        if self.ship is not None:
+            self._start_shipper(ctx, self.ship)
         self.ready.set()
+
+    def _start_shipper(self, ctx: SensorContext, ship: ShipConfig) -> None:
+        """``[ship] enabled``: closed spool files go to the object store from this process too."""
+        from honeyfarm.collect.ship import ShipError, run_shipper
+
+        loop = asyncio.get_running_loop()
+        spool = ctx.events.spool
+
+        def shipped(_path: Path) -> None:  # called in the shipper's worker thread
+            loop.call_soon_threadsafe(spool.refresh_usage)
+
+        async def shipper() -> None:
+            try:
+                await run_shipper(
+                    ship,
+                    self._ship_stop,
+                    spool_dir=self.spool_dir,
+                    sensor_name=self.cfg.identity.name,
+                    on_shipped=shipped,
+                )
+            except ShipError as exc:  # a permanent problem: say so, keep trapping
+                print(f"honeyfarm sensor: shipping stopped: {exc}", file=sys.stderr, flush=True)
+
+        ctx.tasks.add(asyncio.create_task(shipper()))
 
     def _periodic(self, ctx: SensorContext) -> None:
         spool = ctx.events.spool
@@ -187,13 +217,17 @@ class Sensor:
             ctx.tasks.add(task)
 
     async def stop(self) -> None:
+        self._ship_stop.set()
         for trap in self.traps:
             await trap.close()
         ctx = self.ctx
         if ctx is None:
             return
-        for task in list(ctx.tasks):
+        pending = [t for t in ctx.tasks if not t.done()]
+        for task in pending:
             task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         if ctx.downloader is not None:
             await ctx.downloader.aclose()
         ctx.events.emit("honeyfarm.sensor.stop", counts=dict(ctx.events.counts))
@@ -218,5 +252,9 @@ class Sensor:
             await self.stop()
 
 
-def run(cfg: SensorConfig, on_ready: Callable[[Sensor], Awaitable[None] | None] | None = None) -> None:
-    asyncio.run(Sensor(cfg).serve(on_ready))
+def run(
+    cfg: SensorConfig,
+    on_ready: Callable[[Sensor], Awaitable[None] | None] | None = None,
+    ship: ShipConfig | None = None,
+) -> None:
+    asyncio.run(Sensor(cfg, ship).serve(on_ready))
