@@ -35,16 +35,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
+from honeyfarm.batch import (
+    IngestResult,
+    _Batch,
+    _Dead,
+    _dead_id,
+    _StateFile,
+    _strip,
+)
 from honeyfarm.collect.checkpoint import CheckpointStore
 from honeyfarm.collect.files import (
-    Block,
     FileReader,
     InputError,
     StagedSource,
@@ -54,7 +59,7 @@ from honeyfarm.collect.files import (
 )
 from honeyfarm.config import Config
 from honeyfarm.enrich.geoip import GeoIP
-from honeyfarm.formats import Format, detect_format, get_format
+from honeyfarm.formats import detect_format, get_format
 from honeyfarm.lake.store import Lake
 from honeyfarm.schema import EVENT_COLUMN_NAMES, GEO_COLUMNS
 from honeyfarm.sql import sql_path, sql_paths
@@ -70,187 +75,6 @@ REMOTE_SCHEMES = ("s3://", "cloudwatch://")
 
 def is_remote(arg: str) -> bool:
     return arg.startswith(REMOTE_SCHEMES)
-
-
-class _StateFile(Protocol):
-    def save(self) -> None: ...
-
-
-@dataclass
-class FormatCounts:
-    ingested: int = 0
-    duplicates: int = 0
-    dead_letter: int = 0
-
-
-@dataclass
-class IngestResult:
-    ingested: int = 0
-    duplicates: int = 0
-    dead_letter: int = 0
-    by_format: dict[str, FormatCounts] = field(default_factory=dict)
-    files: int = 0
-    errors: list[str] = field(default_factory=list)
-    pending: list[dict[str, Any]] = field(default_factory=list)
-    #: Remote-source counters (objects listed/skipped/downloaded, events read); empty for local paths only.
-    remote: dict[str, int] = field(default_factory=dict)
-
-    def counts(self, fmt: str) -> FormatCounts:
-        return self.by_format.setdefault(fmt, FormatCounts())
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "ingested": self.ingested,
-            "duplicates": self.duplicates,
-            "dead_letter": self.dead_letter,
-            "by_format": {k: vars(v) for k, v in sorted(self.by_format.items())},
-            "files": self.files,
-            "errors": self.errors,
-            "pending": self.pending,
-        }
-        if self.remote:
-            out["remote"] = dict(sorted(self.remote.items()))
-        return out
-
-    def add(self, other: IngestResult) -> None:
-        """Add another pass's counts to these (``--follow``); errors and pending are the latest pass's."""
-        self.ingested += other.ingested
-        self.duplicates += other.duplicates
-        self.dead_letter += other.dead_letter
-        self.files += other.files
-        for name, c in other.by_format.items():
-            mine = self.counts(name)
-            mine.ingested += c.ingested
-            mine.duplicates += c.duplicates
-            mine.dead_letter += c.dead_letter
-        for k, v in other.remote.items():
-            self.remote[k] = self.remote.get(k, 0) + v
-        self.errors = list(other.errors)
-        self.pending = list(other.pending)
-
-
-@dataclass
-class _Segment:
-    """Lines of one block of one file, as they enter a batch."""
-
-    path: Path
-    head: bytes
-    fmt: Format
-    block: Block
-    offsets: np.ndarray  # line i is block.data[offsets[i]:offsets[i+1]]
-    first_row: int  # global row id of line 0
-    label: str = ""  # name in dead letters (the path, or a remote source's URL)
-    staged: StagedSource | None = None  # set for a remote source: its own checkpoint, not the file's
-
-
-@dataclass
-class _Dead:
-    file: str
-    head: bytes
-    line: int
-    fmt: str
-    reason: str
-    raw: bytes
-    raw_size: int
-
-
-class _Batch:
-    def __init__(self) -> None:
-        self.segments: list[_Segment] = []
-        self.bytes = 0
-        self.rows = 0
-        self.dead: list[_Dead] = []
-        # per format: Arrow chunks of (_row, line)
-        self.tables: dict[str, list[pa.RecordBatch]] = {}
-        # remote sources whose last line is in this batch: called once it is durable
-        self.completions: list[Callable[[], None]] = []
-
-    def add(
-        self, path: Path, head: bytes, fmt: Format, block: Block, max_record: int, staged: StagedSource | None = None
-    ) -> None:
-        label = staged.label if staged is not None else str(path)
-        for line_no, capped, size in block.oversized:
-            reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
-            self.dead.append(_Dead(label, head, line_no, fmt.name, reason, capped, size))
-        data = block.data
-        offsets = block.offsets
-        seg = _Segment(path, head, fmt, block, offsets, self.rows, label, staged)
-        self.segments.append(seg)
-        if len(offsets) < 2:
-            return  # only over-long lines in this block
-        n = len(offsets) - 1
-        rows = np.arange(self.rows, self.rows + n, dtype=np.int64)
-        self.rows += n
-        self.bytes += len(data)
-        binary = pa.LargeBinaryArray.from_buffers(
-            pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-        )
-        keep = _not_blank(data, offsets)
-        too_long = np.diff(offsets) - 1 > max_record  # without the newline
-        if too_long.any():
-            for i in np.flatnonzero(too_long).tolist():
-                raw = _strip(bytes(data[offsets[i] : offsets[i + 1]]))
-                reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
-                self.dead.append(_Dead(label, head, block.first_line + i, fmt.name, reason, raw[:max_record], len(raw)))
-            keep &= ~too_long
-        try:
-            text = binary.cast(pa.large_string())
-        except pa.ArrowInvalid:
-            # Some line is not UTF-8: find it (slow path, only for this block).
-            for i in np.flatnonzero(keep).tolist():
-                raw = bytes(data[offsets[i] : offsets[i + 1]])
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    keep[i] = False
-                    reason = f"invalid UTF-8 at byte {exc.start}"
-                    self.dead.append(
-                        _Dead(label, head, block.first_line + i, fmt.name, reason, _strip(raw), len(_strip(raw)))
-                    )
-            binary = binary.filter(pa.array(keep))
-            rows = rows[keep]
-            text = binary.cast(pa.large_string())
-            keep = np.ones(len(rows), dtype=bool)
-        if not keep.all():
-            mask = pa.array(keep)
-            text = text.filter(mask)
-            rows = rows[keep]
-        self.tables.setdefault(fmt.name, []).append(
-            pa.RecordBatch.from_arrays([pa.array(rows), text], names=["_row", "line"])
-        )
-
-    def locate(self, row: int) -> tuple[_Segment, int]:
-        """The segment of global row ``row`` and the line's index in it."""
-        lo, hi = 0, len(self.segments) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.segments[mid].first_row <= row:
-                lo = mid
-            else:
-                hi = mid - 1
-        seg = self.segments[lo]
-        return seg, row - seg.first_row
-
-
-def _not_blank(data: memoryview | bytes, offsets: np.ndarray) -> np.ndarray:
-    lengths = np.diff(offsets)
-    keep = np.ones(len(lengths), dtype=bool)
-    for i in np.flatnonzero(lengths <= 16).tolist():
-        if not bytes(data[offsets[i] : offsets[i + 1]]).strip():
-            keep[i] = False  # an empty line is not a record
-    return keep
-
-
-def _strip(raw: bytes) -> bytes:
-    return raw.rstrip(b"\r\n")
-
-
-def _dead_id(d: _Dead) -> int:
-    h = hashlib.blake2b(digest_size=8)
-    h.update(d.head)
-    h.update(d.line.to_bytes(8, "little"))
-    h.update(d.raw)
-    return int.from_bytes(h.digest(), "little") >> 1
 
 
 class Ingestor:
