@@ -76,6 +76,15 @@ def describe(path: Path) -> tuple[int, str, str]:
     return n, md5.hexdigest(), sha.hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """SHA-256 hex of a file (what identifies a source file; its MD5 is never needed)."""
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
 class ObjectStore(Protocol):
     """Where shipped objects go."""
 

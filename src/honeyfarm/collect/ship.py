@@ -72,6 +72,7 @@ from honeyfarm.collect.objectstore import (
     describe,
     glob_key,
     make_store,
+    sha256_file,
     spool_key,
 )
 from honeyfarm.collect.ship_config import ShipConfig, resolve_relative
@@ -199,7 +200,7 @@ class Shipper:
         ck = (str(p), st.st_ino, st.st_size, st.st_mtime_ns)
         if ck not in self._digest_cache:
             try:
-                self._digest_cache[ck] = describe(p)[2]
+                self._digest_cache[ck] = sha256_file(p)
             except OSError:
                 return None
         return self._digest_cache[ck]
