@@ -106,3 +106,61 @@ def test_sensor_events_reach_the_lake_through_s3_exactly_once(
     hf(["ship", "-c", str(config), "--once"], env, tmp_path)
     third = hf(["ingest", f"s3://{BUCKET}/raw", "-c", str(config), "--lake", "lake", "--json"], env, tmp_path)
     assert third["ingested"] == 0
+
+
+def test_sigkill_of_s3_ingest_at_random_points_then_rerun_gives_exact_counts(
+    tmp_path: Path, rgw: RGW, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gzip
+    import random
+    import signal
+    import time
+
+    import boto3
+
+    env = _env(rgw)
+    env["AWS_ENDPOINT_URL"] = rgw.endpoint
+    s3 = boto3.client(
+        "s3", endpoint_url=rgw.endpoint, aws_access_key_id=rgw.access_key, aws_secret_access_key=rgw.secret_key,
+        region_name="us-east-1",
+    )  # fmt: skip
+    prefix = f"kill-{random.randrange(1 << 30):x}"
+    total = 0
+    for f in range(12):
+        lines = [
+            json.dumps(
+                {
+                    "eventid": "cowrie.login.failed",
+                    "timestamp": f"2026-11-{1 + f % 3:02d}T00:00:00.{i:06d}Z",
+                    "session": f"k{f}-{i}",
+                    "src_ip": "198.51.100.1",
+                    "username": "u",
+                    "password": f"{f}-{i}",
+                }
+            )
+            for i in range(3000)
+        ]
+        total += len(lines)
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/obj-{f:02d}.json.gz", Body=gzip.compress("\n".join(lines).encode()))
+    toml = tmp_path / "hf.toml"
+    toml.write_text("[geoip]\nenabled = false\n[ingest]\nbatch_bytes = 262144\n", encoding="utf-8")
+    cmd = [
+        sys.executable,
+        "-m",
+        "honeyfarm.cli",
+        "ingest",
+        f"s3://{BUCKET}/{prefix}",
+        "-c",
+        str(toml),
+        "--lake",
+        "lake",
+    ]
+    rng = random.Random(7)
+    for _trial in range(4):
+        p = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.8, 3.0))
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+    hf(["ingest", f"s3://{BUCKET}/{prefix}", "-c", str(toml), "--lake", "lake", "--json"], env, tmp_path)
+    n, distinct = query(tmp_path / "lake", "SELECT count(*), count(DISTINCT password) FROM events")[0]
+    assert (n, distinct) == (total, total)
