@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from honeyfarm.schema import EVENT_COLUMN_NAMES, EVENT_COLUMNS
 from honeyfarm.sql import ident, sql_str
@@ -43,6 +44,22 @@ class Format(ABC):
     @abstractmethod
     def select_sql(self, lines: str) -> str:
         """SQL SELECT mapping the raw-lines table ``lines`` into events (see module doc)."""
+
+
+#: SQL template: an address with an IPv4-mapped IPv6 prefix (``::ffff:1.2.3.4``) as plain IPv4. ``{e}``: the expression.
+IPV4_MAPPED = "CASE WHEN lower({e}) LIKE '::ffff:%.%' THEN substr({e}, 8) ELSE {e} END"
+
+
+def first_json_object(sample: list[bytes], lines: int = 20) -> dict[str, Any] | None:
+    """The first line of ``sample`` (up to ``lines``) that parses as a JSON object, for ``detect()``."""
+    for raw in sample[:lines]:
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            return rec
+    return None
 
 
 def struct_spec(fields: Mapping[str, str]) -> str:

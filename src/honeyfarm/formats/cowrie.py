@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from honeyfarm.formats.base import LINE_HASH, Format, check_cast, json_lines_select, null_patch, project
+from honeyfarm.formats.base import IPV4_MAPPED, LINE_HASH, Format, check_cast, json_lines_select, null_patch, project
 
 # Fields read out of every record. Typed fields are read as text and cast with
 # TRY_CAST, so a wrong type is a dead-letter reason instead of a silent NULL.
@@ -57,8 +57,6 @@ _MAPPED = [
 # `shasum` is a file hash only for uploads/downloads; on cowrie.log.closed it is
 # the TTY log's hash and stays in `extra`.
 _FILE_EVENTS = ("cowrie.session.file_download", "cowrie.session.file_upload", "cowrie.virustotal.scanfile")
-
-_IPV4_MAPPED = "CASE WHEN lower({e}) LIKE '::ffff:%.%' THEN substr({e}, 8) ELSE {e} END"
 
 
 class CowrieFormat(Format):
@@ -106,9 +104,9 @@ class CowrieFormat(Format):
                 "source_format": "'cowrie'",
                 "sensor": "r.sensor",
                 "session": "r.session",
-                "src_ip": _IPV4_MAPPED.format(e="r.src_ip"),
+                "src_ip": IPV4_MAPPED.format(e="r.src_ip"),
                 "src_port": "TRY_CAST(r.src_port AS INTEGER)",
-                "dst_ip": _IPV4_MAPPED.format(e="r.dst_ip"),
+                "dst_ip": IPV4_MAPPED.format(e="r.dst_ip"),
                 "dst_port": "TRY_CAST(r.dst_port AS INTEGER)",
                 "transport": "'tcp'",
                 "protocol": "coalesce(r.protocol, CASE WHEN r.system ILIKE '%telnet%' THEN 'telnet' "

@@ -42,7 +42,16 @@ from __future__ import annotations
 
 import json
 
-from honeyfarm.formats.base import LINE_HASH, OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
+from honeyfarm.formats.base import (
+    IPV4_MAPPED,
+    LINE_HASH,
+    OBJECT_CHECK,
+    Format,
+    check_cast,
+    null_patch,
+    project,
+    struct_spec,
+)
 from honeyfarm.sql import sql_str
 
 #: ``connection.type`` values (log_json's ``_serialize_connection`` callers).
@@ -83,8 +92,6 @@ _FIELDS = {
 }
 _MAPPED = ["timestamp", "src_ip", "src_port", "dst_ip", "dst_port", "dest_ip", "dest_port"]
 _STRINGS = ("src_ip", "dst_ip", "dest_ip")
-
-_IPV4_MAPPED = "CASE WHEN lower({e}) LIKE '::ffff:%.%' THEN substr({e}, 8) ELSE {e} END"
 
 # First credential pair: a list of {"username", "password"} objects, or (flat_data) an object of lists.
 _CRED = (
@@ -166,9 +173,9 @@ class DionaeaJsonFormat(Format):
                 "event_id": LINE_HASH,
                 "eventid": eventid,
                 "source_format": "'dionaea'",
-                "src_ip": _IPV4_MAPPED.format(e=_text("src_ip")),
+                "src_ip": IPV4_MAPPED.format(e=_text("src_ip")),
                 "src_port": "TRY_CAST(r.src_port AS INTEGER)",
-                "dst_ip": _IPV4_MAPPED.format(e=f"coalesce({_text('dst_ip')}, {_text('dest_ip')})"),
+                "dst_ip": IPV4_MAPPED.format(e=f"coalesce({_text('dst_ip')}, {_text('dest_ip')})"),
                 "dst_port": "TRY_CAST(coalesce(r.dst_port, r.dest_port) AS INTEGER)",
                 "transport": "lower(r.connection ->> '$.transport')",
                 "protocol": f"CASE {service} {protocols} ELSE {service} END",

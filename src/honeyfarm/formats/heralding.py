@@ -46,11 +46,18 @@ Drift handled:
 
 from __future__ import annotations
 
-import json
 import re
 
-from honeyfarm.formats.base import OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
-from honeyfarm.formats.tanner import IPV4_MAPPED
+from honeyfarm.formats.base import (
+    IPV4_MAPPED,
+    OBJECT_CHECK,
+    Format,
+    check_cast,
+    first_json_object,
+    null_patch,
+    project,
+    struct_spec,
+)
 
 # The record without its line ending (as LINE_HASH hashes it).
 _STRIPPED = "CASE WHEN suffix(line, e'\\r\\n') THEN line[:-3] WHEN suffix(line, e'\\n') THEN line[:-2] ELSE line END"
@@ -94,19 +101,13 @@ class HeraldingSessionFormat(Format):
     eventids = frozenset({"heralding.session", "heralding.login.failed"})
 
     def detect(self, sample: list[bytes]) -> bool:
-        for raw in sample[:20]:
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                return (
-                    "eventid" not in rec
-                    and "session_id" in rec
-                    and "source_ip" in rec
-                    and ("auth_attempts" in rec or "num_auth_attempts" in rec)
-                )
-        return False
+        rec = first_json_object(sample)
+        return rec is not None and (
+            "eventid" not in rec
+            and "session_id" in rec
+            and "source_ip" in rec
+            and ("auth_attempts" in rec or "num_auth_attempts" in rec)
+        )
 
     def select_sql(self, lines: str) -> str:
         common = {

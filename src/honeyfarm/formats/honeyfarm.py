@@ -10,10 +10,16 @@ into ``extra``, so nothing a sensor wrote is lost.
 
 from __future__ import annotations
 
-import json
-
 from honeyfarm.eventids import EVENT_IDS
-from honeyfarm.formats.base import LINE_HASH, Format, check_cast, json_lines_select, null_patch, project
+from honeyfarm.formats.base import (
+    LINE_HASH,
+    Format,
+    check_cast,
+    first_json_object,
+    json_lines_select,
+    null_patch,
+    project,
+)
 from honeyfarm.schema import EVENT_COLUMNS
 
 _TEXT_TYPES = {"VARCHAR"}
@@ -32,14 +38,8 @@ class HoneyfarmFormat(Format):
     eventids = frozenset(EVENT_IDS)
 
     def detect(self, sample: list[bytes]) -> bool:
-        for raw in sample[:20]:
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                return isinstance(rec.get("eventid"), str) and "ts" in rec and "timestamp" not in rec
-        return False
+        rec = first_json_object(sample)
+        return rec is not None and isinstance(rec.get("eventid"), str) and "ts" in rec and "timestamp" not in rec
 
     def select_sql(self, lines: str) -> str:
         patch = null_patch([c.name for c in EVENT_COLUMNS])

@@ -35,10 +35,18 @@ Drift handled:
 
 from __future__ import annotations
 
-import json
 import re
 
-from honeyfarm.formats.base import LINE_HASH, OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
+from honeyfarm.formats.base import (
+    LINE_HASH,
+    OBJECT_CHECK,
+    Format,
+    check_cast,
+    first_json_object,
+    null_patch,
+    project,
+    struct_spec,
+)
 
 _QUERY_FIELDS = (
     "version", "timestamp", "hosted_zone_id", "query_name", "query_type", "rcode", "protocol",
@@ -137,19 +145,13 @@ class Route53ResolverFormat(Format):
     eventids = frozenset({"aws.route53resolver.query"})
 
     def detect(self, sample: list[bytes]) -> bool:
-        for raw in sample[:20]:
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                return (
-                    "eventid" not in rec
-                    and isinstance(rec.get("query_timestamp"), str)
-                    and "query_name" in rec
-                    and ("srcaddr" in rec or "vpc_id" in rec)
-                )
-        return False
+        rec = first_json_object(sample)
+        return rec is not None and (
+            "eventid" not in rec
+            and isinstance(rec.get("query_timestamp"), str)
+            and "query_name" in rec
+            and ("srcaddr" in rec or "vpc_id" in rec)
+        )
 
     def select_sql(self, lines: str) -> str:
         mapped = ["query_timestamp", "srcaddr", "srcport"]

@@ -43,10 +43,19 @@ with non-string addresses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
-from honeyfarm.formats.base import LINE_HASH, OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
+from honeyfarm.formats.base import (
+    IPV4_MAPPED,
+    LINE_HASH,
+    OBJECT_CHECK,
+    Format,
+    check_cast,
+    first_json_object,
+    null_patch,
+    project,
+    struct_spec,
+)
 from honeyfarm.sql import sql_str
 
 #: EVE ``event_type`` values mapped to their own eventid ``suricata.<event_type>``.
@@ -119,8 +128,6 @@ _MAPPED = ["timestamp", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port",
 #: String-valued keys: another JSON type is a dead-letter reason.
 _STRINGS = ("host", "src_ip", "dest_ip", "proto", "app_proto")
 
-_IPV4_MAPPED = "CASE WHEN lower({e}) LIKE '::ffff:%.%' THEN substr({e}, 8) ELSE {e} END"
-
 
 def _text(field: str) -> str:
     """The string value of a JSON-typed field (NULL for JSON null)."""
@@ -138,19 +145,13 @@ class SuricataFormat(Format):
     eventids = frozenset({f"suricata.{t}" for t in EVENT_TYPES} | {"suricata.other"})
 
     def detect(self, sample: list[bytes]) -> bool:
-        for raw in sample[:20]:
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                return (
-                    isinstance(rec.get("event_type"), str)
-                    and "timestamp" in rec
-                    and "eventid" not in rec
-                    and ("flow_id" in rec or "src_ip" in rec or rec.get("event_type") == "stats")
-                )
-        return False
+        rec = first_json_object(sample)
+        return rec is not None and (
+            isinstance(rec.get("event_type"), str)
+            and "timestamp" in rec
+            and "eventid" not in rec
+            and ("flow_id" in rec or "src_ip" in rec or rec.get("event_type") == "stats")
+        )
 
     def select_sql(self, lines: str) -> str:
         et = "p.et"
@@ -198,9 +199,9 @@ class SuricataFormat(Format):
                 "source_format": "'suricata'",
                 "sensor": _text("host"),
                 "session": "r.flow_id",
-                "src_ip": _IPV4_MAPPED.format(e=_text("src_ip")),
+                "src_ip": IPV4_MAPPED.format(e=_text("src_ip")),
                 "src_port": "TRY_CAST(r.src_port AS INTEGER)",
-                "dst_ip": _IPV4_MAPPED.format(e=_text("dest_ip")),
+                "dst_ip": IPV4_MAPPED.format(e=_text("dest_ip")),
                 "dst_port": "TRY_CAST(r.dest_port AS INTEGER)",
                 "transport": f"lower({_text('proto')})",
                 "protocol": protocol,

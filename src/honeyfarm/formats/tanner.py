@@ -29,9 +29,17 @@ Drift handled:
 
 from __future__ import annotations
 
-import json
-
-from honeyfarm.formats.base import LINE_HASH, OBJECT_CHECK, Format, check_cast, null_patch, project, struct_spec
+from honeyfarm.formats.base import (
+    IPV4_MAPPED,
+    LINE_HASH,
+    OBJECT_CHECK,
+    Format,
+    check_cast,
+    first_json_object,
+    null_patch,
+    project,
+    struct_spec,
+)
 
 _FIELDS = {
     "timestamp": "VARCHAR",
@@ -45,8 +53,6 @@ _FIELDS = {
 # Keys fully carried by columns; the rest of the record is `extra`.
 _MAPPED = ["timestamp", "path", "uuid", "peer"]
 
-IPV4_MAPPED = "CASE WHEN lower({e}) LIKE '::ffff:%.%' THEN substr({e}, 8) ELSE {e} END"
-
 
 class TannerFormat(Format):
     name = "tanner"
@@ -55,19 +61,13 @@ class TannerFormat(Format):
     eventids = frozenset({"tanner.request"})
 
     def detect(self, sample: list[bytes]) -> bool:
-        for raw in sample[:20]:
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(rec, dict):
-                return (
-                    "eventid" not in rec
-                    and isinstance(rec.get("method"), str)
-                    and "path" in rec
-                    and isinstance(rec.get("peer"), dict)
-                )
-        return False
+        rec = first_json_object(sample)
+        return rec is not None and (
+            "eventid" not in rec
+            and isinstance(rec.get("method"), str)
+            and "path" in rec
+            and isinstance(rec.get("peer"), dict)
+        )
 
     def select_sql(self, lines: str) -> str:
         det = "json_extract(r.response_msg, '$.response.message.detection')"
