@@ -137,23 +137,17 @@ def resolve_group(client: Any, spec: str, url: str) -> tuple[str, str]:
 
 
 def _streams(client: Any, group: str, prefix: str, url: str) -> Iterator[str]:
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"logGroupName": group}
-        if prefix:
-            kwargs["logStreamNamePrefix"] = prefix
-        if token:
-            kwargs["nextToken"] = token
-        try:
-            page = client.describe_log_streams(**kwargs)
-        except aws_errors() as exc:
-            raise RemoteError(describe_error(f"{url}: cannot list log streams", exc)) from None
-        for s in page.get("logStreams", []):
-            yield str(s["logStreamName"])
-        new = page.get("nextToken")
-        if not new or new == token:
-            return
-        token = new
+    kwargs: dict[str, Any] = {"logGroupName": group}
+    if prefix:
+        kwargs["logStreamNamePrefix"] = prefix
+    # boto3's paginator follows nextToken (and stops when a server repeats one).
+    pages = client.get_paginator("describe_log_streams").paginate(**kwargs)
+    try:
+        for page in pages:
+            for s in page.get("logStreams", []):
+                yield str(s["logStreamName"])
+    except aws_errors() as exc:
+        raise RemoteError(describe_error(f"{url}: cannot list log streams", exc)) from None
 
 
 def staged_streams(

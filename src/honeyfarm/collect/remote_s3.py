@@ -244,20 +244,13 @@ def staged_objects(
 
 
 def _list(client: Any, bucket: str, prefix: str, url: str) -> Iterator[tuple[str, str, int]]:
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        try:
-            page = client.list_objects_v2(**kwargs)
-        except aws_errors() as exc:
-            raise RemoteError(describe_error(f"{url}: cannot list objects", exc)) from None
-        for obj in page.get("Contents", []):
-            yield obj["Key"], str(obj.get("ETag", "")).strip('"'), int(obj.get("Size", 0))
-        token = page.get("NextContinuationToken")
-        if not page.get("IsTruncated") or not token:
-            return
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    try:
+        for page in pages:
+            for obj in page.get("Contents", []):
+                yield obj["Key"], str(obj.get("ETag", "")).strip('"'), int(obj.get("Size", 0))
+    except aws_errors() as exc:
+        raise RemoteError(describe_error(f"{url}: cannot list objects", exc)) from None
 
 
 def _download(client: Any, bucket: str, key: str, etag: str, path: Path, label: str, errors: list[str]) -> int | None:
