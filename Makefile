@@ -7,10 +7,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ASN_DIR := $(VENV)/share/honeyfarm/asn
 STAMP  := $(VENV)/.installed
+# The dashboard's front-end assets (JS, CSS, fonts, world map) from the npm registry.
+WEB_STAMP := src/honeyfarm/views/web/static/vendor/.built
 
-.PHONY: install demo test bench bench-sensor lint system-deps clean
+.PHONY: install web demo test bench bench-sensor bench-dashboard screenshots lint system-deps clean
 
-install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv
+install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json web/build.mjs
+	scripts/build-web.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,10 +46,18 @@ bench: install
 bench-sensor: install system-deps
 	$(BIN)/python bench/sensor.py
 
+# Every view at 10M events (builds and caches the lake under bench/out/ on first use).
+bench-dashboard: install
+	$(BIN)/python bench/dashboard.py
+
+# Re-take the screenshots in docs/screenshots/ (the browser tests, saving their PNGs there).
+screenshots: install system-deps
+	HONEYFARM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_dashboard_browser.py -q
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 
 clean:
-	rm -rf $(VENV) honeyfarm-data honeyfarm-demo bench/out
+	rm -rf $(VENV) honeyfarm-data honeyfarm-demo bench/out web/node_modules src/honeyfarm/views/web/static/vendor

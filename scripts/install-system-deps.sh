@@ -4,7 +4,7 @@
 set -euo pipefail
 # Real peers of the sensor tests: OpenSSH (ssh, scp, sftp, sshd for the fingerprint comparison),
 # sshpass, hydra, medusa, nmap, telnet; a single-node Ceph with radosgw as the real S3 server.
-DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl"
+DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation"
 PKGS=(${HONEYFARM_APT_PACKAGES:-$DEFAULT_PKGS})
 missing=()
 for p in "${PKGS[@]}"; do

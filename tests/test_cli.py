@@ -354,14 +354,19 @@ def test_report_reads_the_lake_ingest_wrote_by_default(tmp_path: Path) -> None:
 def test_demo_generates_ingests_and_prints_panels_labelled_synthetic(tmp_path: Path) -> None:
     out = ok(hf("demo", "--dir", "D", "--events", "5000", "--no-live", cwd=tmp_path))
     assert "SYNTHETIC" in out
-    assert "ingested 5,000 events" in out
+    # 5,000 Cowrie events + 250 VPC flow records + 62 Route 53 queries (events // 20, then // 4)
+    assert "ingested 5,312 events (0 duplicates, 0 dead-letter)" in out
     for name in SUMMARY_PANELS:
         assert name in out, name
     assert "synthetic-" in out  # sensor names say it too
     assert any((tmp_path / "D" / "lake" / "events").glob("date=*/*.parquet"))
+    # the dashboard was started on the demo lake (and stopped: stdout is not a terminal)
+    assert re.search(r"Dashboard: http://127\.0\.0\.1:\d+/", out), out[-1500:]
     # the demo lake is a normal lake
-    out = json.loads(ok(hf("report", "overview", "--lake", "D/lake", "--json", cwd=tmp_path)))
+    out = json.loads(ok(hf("report", "overview", "--lake", "D/lake", "--honeypot", "cowrie", "--json", cwd=tmp_path)))
     assert out[0]["sensor"] == "(all)" and out[0]["events"] == 5000
+    ids = {r["eventid"] for r in json.loads(ok(hf("report", "eventids", "--lake", "D/lake", "--json", cwd=tmp_path)))}
+    assert {"aws.vpcflow.accept", "aws.vpcflow.reject", "aws.route53.query"} <= ids
 
 
 def test_demo_live_runs_the_real_traps_and_ingests_their_spool(tmp_path: Path) -> None:

@@ -288,13 +288,24 @@ def demo(
         bool, typer.Option(help="Also run the real SSH/Telnet traps on loopback against a scripted attacker.")
     ] = True,
     duration: Annotated[float, typer.Option(help="Keep the live traps up this many seconds to try by hand.")] = 0,
+    serve: Annotated[bool, typer.Option(help="Start the web dashboard on the demo lake and print its URL.")] = True,
+    port: Annotated[int, typer.Option(help="Dashboard port (a free one if it is taken).")] = 8000,
+    serve_for: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            help="Keep the dashboard up this many seconds at the end (default: until Ctrl-C on a terminal, "
+            "0 otherwise)."
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Synthetic attack dataset + live traps on loopback: ingest both, print the report panels."""
+    """Synthetic attack dataset + live traps on loopback: ingest both, print the panels, serve the dashboard."""
     from honeyfarm.demo.run import run_demo
 
     cfg = _config(config)
-    run_demo(cfg, workdir, events, _stdout(), live=live, duration=duration)
+    if serve_for is None and not sys.stdout.isatty():
+        serve_for = 0
+    run_demo(cfg, workdir, events, _stdout(), live=live, duration=duration, serve=serve, port=port, serve_for=serve_for)
 
 
 @app.command()
@@ -322,6 +333,59 @@ def sensor(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to bind (default: serve.host, 127.0.0.1).")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option(help="Port (default: serve.port, 8000; 0 = any free port).")] = None,  # noqa: UP045
+    tls_cert: Annotated[Optional[Path], typer.Option(help="PEM certificate: serve HTTPS.")] = None,  # noqa: UP045
+    tls_key: Annotated[Optional[Path], typer.Option(help="PEM private key of --tls-cert.")] = None,  # noqa: UP045
+    ttylog_dir: Annotated[
+        Optional[list[Path]],  # noqa: UP045
+        typer.Option(help="Sensor spool directory whose tty/*.cast logs sessions replay (repeatable)."),
+    ] = None,
+) -> None:
+    """Serve the web dashboard and its JSON API over the lake (read-only)."""
+    import os
+
+    from honeyfarm.views.web.settings import ServeConfig, with_env
+
+    cfg = _config(config)
+    update: dict[str, object] = {
+        k: v for k, v in {"host": host, "port": port, "tls_cert": tls_cert, "tls_key": tls_key}.items() if v is not None
+    }
+    if ttylog_dir:
+        update["ttylog_dirs"] = [*cfg.serve.ttylog_dirs, *ttylog_dir]
+    try:
+        scfg = with_env(ServeConfig.model_validate({**cfg.serve.model_dump(), **update}), dict(os.environ))
+    except ValueError as exc:
+        err.print(f"invalid serve settings: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    from honeyfarm.views.web.app import assets_built
+    from honeyfarm.views.web.server import ServeError
+    from honeyfarm.views.web.server import serve as run_server
+
+    if not assets_built():
+        err.print(
+            "warning: the web assets are not built (run `make web`); the API works, the UI will not", markup=False
+        )
+    root = resolve_lake(cfg, lake)
+
+    def ready(url: str) -> None:
+        auth = "auth on" if scfg.auth_enabled else "no auth (loopback only)"
+        err.print(f"honeyfarm dashboard: {url}  (lake {root}; {auth}; Ctrl-C to stop)", markup=False)
+
+    try:
+        run_server(root, scfg, cfg.fleet, ready)
+    except ServeError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"cannot serve: {exc}", markup=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -20,6 +20,8 @@ from honeyfarm.collect.ship_config import ShipConfig
 from honeyfarm.collect.ship_config import resolve_relative as _resolve_ship
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.config import resolve_relative as _resolve_sensor
+from honeyfarm.views.web.settings import FleetConfig, ServeConfig
+from honeyfarm.views.web.settings import resolve_relative as _resolve_serve
 
 DEFAULT_LAKE = Path("./honeyfarm-data")
 CONFIG_ENV = "HONEYFARM_CONFIG"
@@ -117,6 +119,8 @@ class Config(_Strict):
     remote: RemoteConfig = RemoteConfig()
     ship: ShipConfig = ShipConfig()
     sensor: SensorConfig = SensorConfig()
+    serve: ServeConfig = ServeConfig()
+    fleet: FleetConfig = FleetConfig()
 
 
 class ConfigError(Exception):
@@ -178,6 +182,7 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
             "geoip": geo,
             "sensor": _resolve_sensor(cfg.sensor, base),
             "ship": _resolve_ship(cfg.ship, base),
+            "serve": _resolve_serve(cfg.serve, base),
         }
     )
 

@@ -185,22 +185,29 @@ def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.T
 
 
 def timeline(
-    con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 5, bucket: str = "hour", by_country: bool = False
+    con: duckdb.DuckDBPyConnection,
+    f: Filters,
+    limit: int = 5,
+    bucket: str = "hour",
+    by_country: bool = False,
+    by_honeypot: bool = False,
 ) -> pa.Table:
-    """Events per hour or day; with ``by_country``, split into the top ``limit`` countries and "other"."""
+    """Events per hour or day; split into the top ``limit`` countries (or honeypots) and "other"."""
     if bucket not in ("hour", "day"):
         raise ValueError("bucket must be 'hour' or 'day'")
+    if by_country and by_honeypot:
+        raise ValueError("split the timeline by country or by honeypot, not both")
     src, params = source(con, "eventids", f)
-    if not by_country:
+    if not (by_country or by_honeypot):
         sql = f"""SELECT date_trunc('{bucket}', hour) AS bucket, sum(events)::BIGINT AS events
         FROM {src} GROUP BY 1 ORDER BY 1"""
         return _run(con, sql, params)
+    key, label = ("src_country", "country") if by_country else ("honeypot", "honeypot")
     sql = f"""
-    WITH base AS (SELECT date_trunc('{bucket}', hour) AS bucket, src_country, events FROM {src}),
-    top AS (SELECT src_country FROM base WHERE src_country IS NOT NULL
-            GROUP BY 1 ORDER BY sum(events) DESC, 1 LIMIT {int(limit)})
-    SELECT bucket, CASE WHEN src_country IN (SELECT src_country FROM top) THEN src_country ELSE 'other' END
-           AS country, sum(events)::BIGINT AS events
+    WITH base AS (SELECT date_trunc('{bucket}', hour) AS bucket, {key} AS k, events FROM {src}),
+    top AS (SELECT k FROM base WHERE k IS NOT NULL GROUP BY 1 ORDER BY sum(events) DESC, 1 LIMIT {int(limit)})
+    SELECT bucket, CASE WHEN k IN (SELECT k FROM top) THEN k ELSE 'other' END AS {label},
+           sum(events)::BIGINT AS events
     FROM base GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"""
     return _run(con, sql, params)
 
@@ -278,7 +285,7 @@ PANELS: dict[str, Panel] = {
         Panel("top-countries", top_countries, 10),
         Panel("top-asns", top_asns, 10),
         Panel("top-ips", top_ips, 10),
-        Panel("timeline", timeline, 5, ("bucket", "by_country")),
+        Panel("timeline", timeline, 5, ("bucket", "by_country", "by_honeypot")),
         Panel("client-versions", client_versions, 10),
         Panel("hassh", hassh, 10),
         Panel("downloads", downloads, 20),

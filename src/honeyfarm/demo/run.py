@@ -11,20 +11,63 @@ from rich.text import Text
 
 from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
 from honeyfarm.config import Config
+from honeyfarm.demo.network import write_network_logs
 from honeyfarm.demo.synthetic import write_demo_logs
 from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
 from honeyfarm.views.render import print_table
 
+#: What the demo's synthetic sensors would cost and how they are exposed (t3.micro on-demand prices):
+#: Cowrie logs carry neither, so the dashboard learns them from the config's [fleet] table, as a user's would.
+DEMO_FLEET: dict[str, dict[str, object]] = {
+    "synthetic-us-east-1": {"region": "us-east-1", "exposure": "ip", "provider": "aws", "hourly_cost": 0.0104},
+    "synthetic-eu-west-1": {"region": "eu-west-1", "exposure": "domain", "provider": "aws", "hourly_cost": 0.0114},
+    "synthetic-ap-southeast-1": {
+        "region": "ap-southeast-1", "exposure": "pastebin", "provider": "aws", "hourly_cost": 0.0132,
+    },
+    "synthetic-sa-east-1": {"region": "sa-east-1", "exposure": "ip", "provider": "aws", "hourly_cost": 0.0168},
+    "live-demo": {"lat": 50.1, "lon": 8.7},
+}  # fmt: skip
 
-def run_demo(cfg: Config, workdir: Path, events: int, out: Console, live: bool = False, duration: float = 0) -> None:
+
+def demo_config(cfg: Config, workdir: Path, port: int) -> Config:
+    """``cfg`` plus the demo's fleet facts and TTY log directory (the user's own entries win)."""
+    fleet = {**DEMO_FLEET, **{k: v.model_dump(exclude_none=True) for k, v in cfg.fleet.sensors.items()}}
+    serve = {
+        **cfg.serve.model_dump(),
+        "port": port,
+        "ttylog_dirs": [*cfg.serve.ttylog_dirs, workdir / "live" / "spool"],
+    }
+    return Config.model_validate({**cfg.model_dump(), "fleet": {"sensors": fleet}, "serve": serve})
+
+
+def run_demo(
+    cfg: Config,
+    workdir: Path,
+    events: int,
+    out: Console,
+    live: bool = False,
+    duration: float = 0,
+    serve: bool = False,
+    port: int = 8000,
+    serve_for: float | None = None,
+) -> None:
+    """Synthetic data → lake → panels; then the dashboard and the live traps; then serve until Ctrl-C.
+
+    ``serve_for``: seconds to keep the dashboard up at the end (``None`` = until Ctrl-C).
+    """
+    cfg = demo_config(cfg, workdir, port)
     logs = workdir / "logs"
     lake_root = workdir / "lake"
     out.print(Text("honeyfarm demo — SYNTHETIC data (generated, not real attacks)", style="bold yellow"))
     t0 = time.perf_counter()
     files = write_demo_logs(logs, events)
+    files += write_network_logs(logs, max(events // 20, 100))
     size = sum(f.stat().st_size for f in files)
-    out.print(f"generated {events:,} synthetic Cowrie events ({size / 1e6:.1f} MB) in {logs}/", markup=False)
+    out.print(
+        f"generated {events:,} synthetic Cowrie events + VPC Flow and Route 53 logs ({size / 1e6:.1f} MB) in {logs}/",
+        markup=False,
+    )
     t1 = time.perf_counter()
     result = ingest([str(logs)], cfg, lake_root)
     t2 = time.perf_counter()
@@ -43,13 +86,37 @@ def run_demo(cfg: Config, workdir: Path, events: int, out: Console, live: bool =
         out,
         "timeline (per day, top countries)",
     )
-    if live:
-        _live(cfg, workdir, lake_root, duration, out)
-    out.print(
-        f"\nTry: honeyfarm report top-credentials --lake {lake_root}   |   "
-        f'honeyfarm query "SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC" --lake {lake_root}',
-        markup=False,
-    )
+    dashboard = None
+    if serve:
+        from honeyfarm.views.web.server import Background, ServeError
+
+        try:
+            dashboard = Background(lake_root, cfg.serve, cfg.fleet)
+            url = dashboard.start()
+        except ServeError:  # the port is taken: any free one will do for a demo
+            dashboard = Background(lake_root, cfg.serve.model_copy(update={"port": 0}), cfg.fleet)
+            url = dashboard.start()
+        out.print(Text(f"\nDashboard: {url}", style="bold cyan"), Text("  (the live feed shows what lands next)"))
+    try:
+        if live:
+            _live(cfg, workdir, lake_root, duration, out)
+        out.print(
+            f"\nTry: honeyfarm report top-credentials --lake {lake_root}   |   "
+            f'honeyfarm query "SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC" --lake {lake_root}'
+            f"   |   honeyfarm serve --lake {lake_root}",
+            markup=False,
+        )
+        if dashboard is not None and serve_for != 0:
+            wait = "Ctrl-C to stop" if serve_for is None else f"for {serve_for:.0f} s"
+            out.print(Text(f"Dashboard: {url}  ({wait})", style="bold cyan"))
+            deadline = None if serve_for is None else time.monotonic() + serve_for
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
 
 
 def _live(cfg: Config, workdir: Path, lake_root: Path, duration: float, out: Console) -> None:

@@ -68,6 +68,8 @@ ROLLUPS: dict[str, Rollup] = {
             (
                 *_DIMS,
                 ("session_key", SESSION_KEY),
+                # Determined by (sensor, session_key): adds no rows, lets the dashboard name sessions.
+                ("session", "session"),
                 ("src_ip", "src_ip"),
                 ("src_country_name", "src_country_name"),
                 ("src_asn", "src_asn"),
@@ -92,7 +94,13 @@ ROLLUPS: dict[str, Rollup] = {
         Rollup(
             "commands",
             "eventid LIKE '%.command.input' AND command IS NOT NULL",
-            (*_DIMS, ("command", "command"), ("session_key", SESSION_KEY), ("src_ip", "src_ip")),
+            (
+                *_DIMS,
+                ("command", "command"),
+                ("session_key", SESSION_KEY),
+                ("session", "session"),
+                ("src_ip", "src_ip"),
+            ),
             (("count", "count(*)"),),
         ),
         Rollup(
@@ -105,6 +113,20 @@ ROLLUPS: dict[str, Rollup] = {
             "eventids",
             None,
             (*_DIMS, ("eventid", "eventid")),
+            (("events", "count(*)"),),
+        ),
+        # What honeyfarm sensors say about themselves (stamped on every event they
+        # write): the dashboard's per-region, per-exposure and per-dollar figures.
+        Rollup(
+            "identity",
+            "source_format = 'honeyfarm'",
+            (
+                *_DIMS,
+                ("region", "extra->>'$.region'"),
+                ("exposure", "coalesce(extra->>'$.tags.exposure', extra->>'$.exposure')"),
+                ("provider", "extra->>'$.provider'"),
+                ("hourly_cost", "TRY_CAST(extra->>'$.hourly_cost' AS DOUBLE)"),
+            ),
             (("events", "count(*)"),),
         ),
     )

@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: MIT
+"""The read-only JSON API under ``/api`` (documented in docs/dashboard.md and by OpenAPI)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from honeyfarm.analysis.panels import PANELS, Filters, source
+from honeyfarm.views.web import queries
+from honeyfarm.views.web.catalog import SensorFacts, catalog
+from honeyfarm.views.web.state import AppState
+
+router = APIRouter(prefix="/api")
+
+MAX_VALUES = 100
+NOTHING = "\x00no-such-sensor"  # a sensor filter that matches no event (region with no sensors)
+
+Text = Annotated[str, Query(max_length=200)]
+Limit = Annotated[int | None, Query(ge=1, le=500, description="Rows per page.")]
+Offset = Annotated[int, Query(ge=0, le=10_000, description="Rows to skip.")]
+
+
+def state(request: Request) -> AppState:
+    return request.app.state.honeyfarm  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[AppState, Depends(state)]
+
+
+def facts(st: AppState) -> dict[str, SensorFacts]:
+    return st.reader.run(lambda con: catalog(con, st.fleet), key="catalog")
+
+
+def _utc(t: dt.datetime | None) -> dt.datetime | None:
+    if t is None:
+        return None
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def filters(
+    st: StateDep,
+    since: Annotated[
+        dt.datetime | None, Query(description="Start of the time range (ISO 8601, UTC if no zone).")
+    ] = None,
+    until: Annotated[dt.datetime | None, Query(description="End of the time range, exclusive.")] = None,
+    sensor: Annotated[list[str], Query(description="Sensor name (repeatable).")] = [],  # noqa: B006
+    region: Annotated[list[str], Query(description="Sensor region (repeatable).")] = [],  # noqa: B006
+    exposure: Annotated[list[str], Query(description="Sensor exposure tag (repeatable).")] = [],  # noqa: B006
+    honeypot: Annotated[list[str], Query(description="Honeypot: first part of the eventid (repeatable).")] = [],  # noqa: B006
+    country: Annotated[list[str], Query(description="ISO 3166-1 alpha-2 source country (repeatable).")] = [],  # noqa: B006
+) -> Filters:
+    for name, values in (("sensor", sensor), ("region", region), ("exposure", exposure), ("honeypot", honeypot),
+                         ("country", country)):  # fmt: skip
+        if len(values) > MAX_VALUES or any(len(v) > 200 for v in values):
+            raise HTTPException(400, f"{name}: at most {MAX_VALUES} values of at most 200 characters")
+    since, until = _utc(since), _utc(until)
+    if since and until and since >= until:
+        raise HTTPException(400, "since must be before until")
+    sensors = set(sensor)
+    if region or exposure:
+        known = facts(st)
+        chosen = {
+            n
+            for n, s in known.items()
+            if (not region or s.region in region) and (not exposure or s.exposure in exposure)
+        }
+        sensors = (sensors & chosen) if sensors else chosen
+        sensors = sensors or {NOTHING}
+    elif sensor and not sensors:
+        sensors = {NOTHING}
+    return Filters(
+        since=since, until=until, sensors=tuple(sorted(sensors)), countries=tuple(sorted(set(country))),
+        honeypots=tuple(sorted(set(honeypot))),
+    )  # fmt: skip
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
+
+
+def _key(request: Request, *parts: object) -> tuple[object, ...]:
+    return (request.url.path, tuple(sorted(request.query_params.multi_items())), *parts)
+
+
+@router.get("/meta", summary="Filter choices and lake facts")
+def meta(request: Request, st: StateDep) -> dict[str, Any]:
+    """Values the filter bar offers (sensors, regions, exposures, honeypots, countries) and the lake's span."""
+    known = facts(st)
+    out = st.reader.run(lambda con: queries.meta(con, known), key=_key(request))
+    panels = [{"name": p.name, "doc": p.doc} for p in PANELS.values()]
+    return {**out, "version": st.version, "lake": str(st.reader.root), "panels": panels, "auth": st.auth}
+
+
+@router.get("/panels/{name}", summary="One report panel as a table")
+def panel(
+    request: Request,
+    name: str,
+    st: StateDep,
+    f: FiltersDep,
+    limit: Limit = None,
+    offset: Offset = 0,
+    bucket: Annotated[Literal["hour", "day", "auto"], Query(description="timeline: bucket size.")] = "auto",
+    by: Annotated[Literal["none", "country", "honeypot"], Query(description="timeline: split series.")] = "none",
+) -> dict[str, Any]:
+    """The same panels as ``honeyfarm report``: see ``/api/meta`` for their names."""
+    p = PANELS.get(name)
+    if p is None:
+        raise HTTPException(404, f"no panel {name!r}")
+    if name == "timeline":
+        return st.reader.run(lambda con: _timeline(con, f, limit or 5, bucket, by), key=_key(request))
+    n = limit or p.default_limit
+    return st.reader.run(
+        lambda con: queries.arrow_table(p.func(con, f, limit=offset + n + 1), n, offset), key=_key(request)
+    )
+
+
+def _timeline(con: Any, f: Filters, series: int, bucket: str, by: str) -> dict[str, Any]:
+    if bucket == "auto":
+        src, params = source(con, "eventids", f)
+        row = con.execute(f"SELECT min(hour), max(hour) FROM {src}", params or None).fetchone()
+        span = (row[1] - row[0]) if row and row[0] else dt.timedelta(0)
+        bucket = "day" if span > dt.timedelta(days=4) else "hour"
+    t = PANELS["timeline"].func(
+        con, f, limit=min(series, 20), bucket=bucket, by_country=by == "country", by_honeypot=by == "honeypot"
+    )
+    if by != "none":
+        t = t.rename_columns(["bucket", "series", "events"])
+    out = queries.arrow_table(t)
+    out["bucket"] = bucket
+    return out
+
+
+@router.get("/map", summary="Attack map: countries, sensors and arcs")
+def world_map(request: Request, st: StateDep, f: FiltersDep) -> dict[str, Any]:
+    known = facts(st)
+    return st.reader.run(lambda con: queries.world_map(con, f, known), key=_key(request))
+
+
+@router.get("/sensors", summary="Per sensor, region and exposure, with cost and per-dollar figures")
+def sensors(request: Request, st: StateDep, f: FiltersDep) -> dict[str, Any]:
+    known = facts(st)
+    return st.reader.run(lambda con: queries.sensors(con, f, known), key=_key(request))
+
+
+@router.get("/sessions", summary="Sessions, busiest first")
+def sessions(
+    request: Request,
+    st: StateDep,
+    f: FiltersDep,
+    limit: Limit = None,
+    offset: Offset = 0,
+    command: Annotated[
+        str | None, Query(max_length=100_000, description="Only sessions that ran this command line.")
+    ] = None,
+    ip: Annotated[str | None, Query(max_length=64, description="Only sessions from this source address.")] = None,
+) -> dict[str, Any]:
+    return st.reader.run(lambda con: queries.sessions(con, f, limit or 50, offset, command, ip), key=_key(request))
+
+
+@router.get("/sessions/{sensor}/{session}", summary="One session's events")
+def session(request: Request, st: StateDep, sensor: str, session: str) -> dict[str, Any]:
+    if len(sensor) > 200 or len(session) > 200:
+        raise HTTPException(400, "sensor and session are at most 200 characters")
+    events = st.reader.run(lambda con: queries.session_events(con, sensor, session), key=_key(request))
+    if events is None:
+        raise HTTPException(404, "no such session in the lake")
+    return {"sensor": sensor, "session": session, "events": events, "ttylog": st.ttylogs.find(session) is not None}
+
+
+@router.get("/sessions/{sensor}/{session}/ttylog", summary="A session's TTY log, as text frames")
+def ttylog(st: StateDep, sensor: str, session: str) -> dict[str, Any]:
+    path = st.ttylogs.find(session)
+    if path is None:
+        raise HTTPException(404, "no TTY log for this session")
+    return st.ttylogs.load(path)
+
+
+@router.get("/network/vpc", summary="VPC Flow Logs by country, port and action")
+def vpc(request: Request, st: StateDep, f: FiltersDep, limit: Limit = None) -> dict[str, Any]:
+    return st.reader.run(lambda con: queries.vpc(con, f, limit or 20), key=_key(request))
+
+
+@router.get("/network/route53", summary="Route 53 queries by name, type and country")
+def route53(request: Request, st: StateDep, f: FiltersDep, limit: Limit = None) -> dict[str, Any]:
+    return st.reader.run(lambda con: queries.route53(con, f, limit or 20), key=_key(request))
+
+
+@router.get("/live/recent", summary="The newest events")
+def live_recent(st: StateDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    return {"events": st.live.recent(limit)}
+
+
+@router.get("/live", summary="Server-Sent Events: new events as they land", response_class=StreamingResponse)
+async def live(request: Request, st: StateDep) -> StreamingResponse:
+    q = st.live.subscribe()
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 3000\n\n"
+            while not await request.is_disconnected():
+                try:
+                    batch = await asyncio.wait_for(q.get(), timeout=15)
+                except TimeoutError:
+                    yield b"event: ping\ndata: {}\n\n"
+                    continue
+                yield b"event: events\ndata: " + json.dumps(batch, separators=(",", ":")).encode() + b"\n\n"
+        finally:
+            st.live.unsubscribe(q)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: MIT
+"""The live attack feed: events pushed to browsers as ingest commits them.
+
+A single poller per server lists the lake's event files every
+``serve.live_interval_seconds``; events of files it has not seen are read
+(only those files), and handed to every subscriber's bounded queue. A slow
+browser loses feed entries, never the server's memory.
+
+Compaction rewrites old files into new ones; their events are not news. So
+the poller only forwards events newer than the newest event it had seen minus
+:data:`SLACK`, and remembers recently sent ``event_id`` values to drop repeats.
+Logs ingested long after the fact (older than that window) appear in the
+views, not in the live feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from starlette.concurrency import run_in_threadpool
+
+from honeyfarm.sql import sql_paths
+from honeyfarm.views.web.reader import LakeReader
+
+SLACK = dt.timedelta(hours=1)
+MAX_PER_POLL = 500
+TEXT_CAP = 200
+QUEUE = 200
+LIVE_COLUMNS = (
+    "ts", "sensor", "eventid", "src_ip", "src_country", "src_lat", "src_lon", "username", "password", "command", "url",
+)  # fmt: skip
+
+
+def _event(row: Sequence[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in zip(LIVE_COLUMNS, row, strict=True):
+        if isinstance(v, dt.datetime):
+            v = v.isoformat()
+        elif isinstance(v, str):
+            v = v[:TEXT_CAP]
+        out[k] = v
+    return out
+
+
+def _select(source: str, where: str = "", limit: int = MAX_PER_POLL) -> str:
+    cols = ", ".join(f"{c}::VARCHAR" if c in ("username", "password", "command", "url") else c for c in LIVE_COLUMNS)
+    return f"SELECT {cols}, event_id FROM {source} {where} ORDER BY ts DESC, event_id LIMIT {int(limit)}"
+
+
+class LiveFeed:
+    def __init__(self, reader: LakeReader, interval: float) -> None:
+        self.reader = reader
+        self.interval = interval
+        self.subscribers: set[asyncio.Queue[list[dict[str, Any]]]] = set()
+        self._known: set[Path] = set()
+        self._sent: OrderedDict[int, None] = OrderedDict()
+        self._newest: dt.datetime | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _files(self) -> set[Path]:
+        d = self.reader.root / "events"
+        return set(d.glob("date=*/*.parquet")) if d.is_dir() else set()
+
+    def _start_state(self, con: duckdb.DuckDBPyConnection) -> None:
+        row = con.execute("SELECT max(ts) FROM events").fetchone()
+        self._newest = row[0] if row else None
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        rows = self.reader.run(lambda con: con.execute(_select("events", limit=limit)).fetchall())
+        return [_event(r[:-1]) for r in rows]
+
+    def _poll(self) -> list[dict[str, Any]]:
+        files = self._files()
+        new = sorted(files - self._known)
+        self._known = files
+        if not new:
+            return []
+        floor = self._newest - SLACK if self._newest else None
+
+        def read(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            src = f"read_parquet({sql_paths(new)}, hive_partitioning=false, union_by_name=true)"
+            where, params = ("WHERE ts >= ?", [floor]) if floor else ("", [])
+            try:
+                return con.execute(_select(src, where), params or None).fetchall()
+            except duckdb.IOException:
+                return []  # compacted away before we read it: its events were news only if in the new file
+
+        rows = self.reader.run(read)
+        out = []
+        for r in reversed(rows):  # oldest first
+            eid = r[-1]
+            if eid in self._sent:
+                continue
+            self._sent[eid] = None
+            out.append(_event(r[:-1]))
+            if self._newest is None or r[0] > self._newest:
+                self._newest = r[0]
+        while len(self._sent) > 200_000:
+            self._sent.popitem(last=False)
+        return out
+
+    async def _loop(self) -> None:
+        await run_in_threadpool(self.reader.run, self._start_state)
+        self._known = self._files()
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                batch = await run_in_threadpool(self._poll)
+            except duckdb.Error:
+                continue  # a lake mid-change; the next poll sees it settled
+            if batch:
+                for q in list(self.subscribers):
+                    while q.full():
+                        q.get_nowait()  # a slow browser loses the oldest batch, not our memory
+                    q.put_nowait(batch)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    def subscribe(self) -> asyncio.Queue[list[dict[str, Any]]]:
+        q: asyncio.Queue[list[dict[str, Any]]] = asyncio.Queue(maxsize=QUEUE)
+        self.subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[list[dict[str, Any]]]) -> None:
+        self.subscribers.discard(q)

@@ -1,0 +1,337 @@
+# SPDX-License-Identifier: MIT
+"""The dashboard's queries beyond the report panels: map, sensors, sessions, network.
+
+Each takes a connection and :class:`~honeyfarm.analysis.panels.Filters` and
+returns plain JSON-ready data. Like the panels they read the hourly rollups
+when those answer the question exactly (:func:`panels.source`), so the views
+stay fast at tens of millions of events; sessions and network views read
+events, pruned by date partition first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from honeyfarm.analysis.panels import Filters, source
+from honeyfarm.views.web.catalog import SensorFacts
+
+Table = dict[str, Any]
+
+
+def jsonable(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return v
+
+
+def table(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], limit: int = 0, offset: int = 0) -> Table:
+    """The API's table shape; with ``limit``, ``rows`` may hold one extra row that signals ``has_more``."""
+    has_more = bool(limit) and len(rows) > limit
+    body = rows[:limit] if limit else rows
+    return {
+        "columns": columns,
+        "rows": [[jsonable(v) for v in r] for r in body],
+        "has_more": has_more,
+        "limit": limit or len(body),
+        "offset": offset,
+    }
+
+
+def arrow_table(t: pa.Table, limit: int = 0, offset: int = 0) -> Table:
+    cols = t.column_names
+    rows = [tuple(r[c] for c in cols) for r in t.to_pylist()]
+    return table(cols, rows[offset:], limit, offset)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    rel = con.execute(sql, params or None)
+    cols = [d[0] for d in rel.description or []]
+    return cols, rel.fetchall()
+
+
+def _in(values: list[str]) -> str:
+    return "(" + ", ".join("?" for _ in values) + ")"
+
+
+# ---------------------------------------------------------------------------- map
+def world_map(
+    con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorFacts], arcs: int = 60
+) -> dict[str, Any]:
+    src, params = source(con, "eventids", f)
+    _, rows = _fetch(
+        con,
+        f"""SELECT src_country AS country, sum(events)::BIGINT AS events FROM {src}
+        WHERE src_country IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1""",
+        params,
+    )
+    ssrc, sparams = source(con, "sessions", f)
+    _, ips = _fetch(
+        con,
+        f"""SELECT src_country, any_value(src_country_name), count(DISTINCT src_ip) FROM {ssrc}
+        WHERE src_country IS NOT NULL GROUP BY 1""",
+        sparams,
+    )
+    names = {r[0]: (r[1], r[2]) for r in ips}
+    countries = [(c, names.get(c, (None, 0))[0], n, names.get(c, (None, 0))[1]) for c, n in rows]
+    _, per_sensor = _fetch(
+        con,
+        f"SELECT sensor, sum(events)::BIGINT FROM {src} WHERE sensor IS NOT NULL GROUP BY 1 ORDER BY 2 DESC",
+        params,
+    )
+    sensors = []
+    for name, n in per_sensor:
+        s = facts.get(name, SensorFacts(name))
+        sensors.append((name, s.region, s.lat, s.lon, n))
+    _, pairs = _fetch(
+        con,
+        f"""SELECT src_country, sensor, sum(events)::BIGINT AS n FROM {src}
+        WHERE src_country IS NOT NULL AND sensor IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT {int(arcs)}""",
+        params,
+    )
+    return {
+        "countries": table(["country", "name", "events", "unique_ips"], countries),
+        "sensors": table(["sensor", "region", "lat", "lon", "events"], sensors),
+        "arcs": table(["country", "sensor", "events"], pairs),
+    }
+
+
+# ------------------------------------------------------------------------ sensors
+_SENSOR_MEASURES = ("events", "sessions", "unique_ips", "logins", "successes", "commands", "downloads")
+
+
+def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorFacts]) -> dict[str, Any]:
+    """Per sensor, region and exposure: activity, cost over the observed hours, and activity per dollar.
+
+    A sensor's hours are those of the filter's time range when both ends are
+    given, else the span from its first to its last event (at least one hour):
+    a sensor is paid for while it runs, not only in the hours it was attacked.
+    """
+    src, params = source(con, "sessions", f)
+    _, rows = _fetch(
+        con,
+        f"""SELECT sensor, sum(events)::BIGINT, count(DISTINCT session_key), count(DISTINCT src_ip),
+        sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen)
+        FROM {src} WHERE sensor IS NOT NULL GROUP BY 1""",
+        params,
+    )
+    csrc, cparams = source(con, "commands", f)
+    commands = dict(
+        con.execute(f"SELECT sensor, sum(count)::BIGINT FROM {csrc} GROUP BY 1", cparams or None).fetchall()
+    )
+    dsrc, dparams = source(con, "downloads", f)
+    downloads = dict(
+        con.execute(
+            f"SELECT sensor, count(DISTINCT sha256) FROM {dsrc} WHERE sha256 IS NOT NULL GROUP BY 1", dparams or None
+        ).fetchall()
+    )
+    per: list[dict[str, Any]] = []
+    for name, events, sessions_, ips, logins, successes, first, last in rows:
+        s = facts.get(name, SensorFacts(name))
+        if f.since is not None and f.until is not None:
+            hours = (f.until - f.since).total_seconds() / 3600
+        else:
+            hours = max((last - first).total_seconds() / 3600, 1.0) if first and last else 1.0
+        per.append(
+            {
+                "sensor": name, "region": s.region, "exposure": s.exposure, "provider": s.provider,
+                "events": events, "sessions": sessions_, "unique_ips": ips, "logins": logins,
+                "successes": successes, "commands": commands.get(name, 0), "downloads": downloads.get(name, 0),
+                "hourly_cost": s.hourly_cost, "hours": round(hours, 2),
+            }
+        )  # fmt: skip
+    per.sort(key=lambda r: (-r["events"], r["sensor"]))
+    return {
+        "sensors": _costed(per, "sensor", ("region", "exposure", "provider")),
+        "regions": _costed(_group(per, "region"), "region", ("sensors",)),
+        "exposures": _costed(_group(per, "exposure"), "exposure", ("sensors",)),
+    }
+
+
+def _group(per: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Sums per region or exposure (unique IPs are summed per sensor: an upper bound, labelled as such in docs)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in per:
+        k = r[key] or "(unknown)"
+        g = out.setdefault(
+            k, {key: k, "sensors": 0, "hours": 0.0, "cost": 0.0, "_costed": True, **dict.fromkeys(_SENSOR_MEASURES, 0)}
+        )
+        g["sensors"] += 1
+        for m in _SENSOR_MEASURES:
+            g[m] += r[m]
+        g["hours"] += r["hours"]
+        if r["hourly_cost"] is None:
+            g["_costed"] = False
+        else:
+            g["cost"] += r["hourly_cost"] * r["hours"]
+    rows = []
+    for g in out.values():
+        g["hourly_cost"] = (g["cost"] / g["hours"]) if g["_costed"] and g["hours"] else None
+        del g["_costed"], g["cost"]
+        rows.append(g)
+    return sorted(rows, key=lambda r: (-r["events"], r[key]))
+
+
+def _costed(rows: list[dict[str, Any]], key: str, labels: tuple[str, ...]) -> Table:
+    cols = [key, *labels, *_SENSOR_MEASURES, "hourly_cost", "hours", "cost",
+            "events_per_dollar", "unique_ips_per_dollar", "downloads_per_dollar"]  # fmt: skip
+    out = []
+    for r in rows:
+        cost = r["hourly_cost"] * r["hours"] if r["hourly_cost"] is not None else None
+
+        def per(n: int, cost: float | None = cost) -> float | None:
+            return round(n / cost, 2) if cost else None
+
+        r = {**r, "cost": round(cost, 4) if cost is not None else None,
+             "events_per_dollar": per(r["events"]), "unique_ips_per_dollar": per(r["unique_ips"]),
+             "downloads_per_dollar": per(r["downloads"])}  # fmt: skip
+        out.append([r[c] for c in cols])
+    return table(cols, out)
+
+
+# ----------------------------------------------------------------------- sessions
+def sessions(
+    con: duckdb.DuckDBPyConnection, f: Filters, limit: int, offset: int, command: str | None, ip: str | None
+) -> Table:
+    src, params = source(con, "sessions", f)
+    conds = ["session IS NOT NULL"]
+    if ip:
+        conds.append("src_ip = ?")
+        params = [*params, ip]
+    if command is not None:
+        csrc, cparams = source(con, "commands", f)
+        conds.append(f"session_key IN (SELECT session_key FROM {csrc} WHERE command = ?)")
+        params = [*params, *cparams, command]
+    csrc2, cparams2 = source(con, "commands", f)
+    sql = f"""WITH s AS (
+        SELECT sensor, session, any_value(session_key) AS session_key, any_value(src_ip) AS src_ip,
+               any_value(src_country) AS country, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+               sum(events)::BIGINT AS events
+        FROM {src} WHERE {" AND ".join(conds)} GROUP BY sensor, session
+        ORDER BY events DESC, first_seen, sensor, session LIMIT {int(limit) + 1} OFFSET {int(offset)})
+    SELECT s.sensor, s.session, s.src_ip, s.country, s.first_seen, s.last_seen, s.events,
+           coalesce((SELECT sum(count) FROM {csrc2} c WHERE c.session_key = s.session_key), 0)::BIGINT AS commands
+    FROM s ORDER BY events DESC, first_seen, sensor, session"""
+    cols, rows = _fetch(con, sql, [*params, *cparams2])
+    return table(cols, rows, limit, offset)
+
+
+SESSION_COLUMNS = (
+    "ts", "eventid", "src_ip", "src_port", "dst_port", "protocol", "username", "password", "command", "url",
+    "sha256", "client_version", "hassh", "duration",
+)  # fmt: skip
+
+
+def session_events(con: duckdb.DuckDBPyConnection, sensor: str, session: str, limit: int = 5000) -> Table | None:
+    """A session's events in time order, or ``None`` when the lake has no such session."""
+    src, params = source(con, "sessions", Filters(sensors=(sensor,)))
+    span = con.execute(
+        f"SELECT min(first_seen), max(last_seen) FROM {src} WHERE session = ?", [*params, session]
+    ).fetchone()
+    if span is None or span[0] is None:
+        return None
+    first, last = span
+    cols = ", ".join(SESSION_COLUMNS)
+    _, rows = _fetch(
+        con,
+        f"""SELECT {cols} FROM events WHERE date BETWEEN ? AND ? AND sensor = ? AND session = ?
+        ORDER BY ts, event_id LIMIT {int(limit) + 1}""",
+        [first.date(), last.date(), sensor, session],
+    )
+    return table(list(SESSION_COLUMNS), rows, limit)
+
+
+# ------------------------------------------------------------------------ network
+def _present(con: duckdb.DuckDBPyConnection, f: Filters, pattern: str) -> bool:
+    src, params = source(con, "eventids", f)
+    row = con.execute(f"SELECT count(*) FROM {src} WHERE eventid LIKE ?", [*params, pattern]).fetchone()
+    return bool(row and row[0])
+
+
+def _events_where(f: Filters, pattern: str) -> tuple[str, list[Any]]:
+    where, params = f.where("eventid LIKE ?")
+    return where, [*params, pattern]
+
+
+def vpc(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str, Any]:
+    if not _present(con, f, "aws.vpcflow.%"):
+        return {"present": False}
+    where, params = _events_where(f, "aws.vpcflow.%")
+    base = f"SELECT * FROM events {where}"
+    out: dict[str, Any] = {"present": True}
+    for name, sql in (
+        ("by_country", f"""SELECT src_country AS country, any_value(src_country_name) AS name, count(*) AS flows,
+            count(*) FILTER (WHERE eventid = 'aws.vpcflow.reject') AS rejected, count(DISTINCT src_ip) AS unique_ips,
+            sum(TRY_CAST(extra->>'$.bytes' AS BIGINT))::BIGINT AS bytes
+            FROM b WHERE src_country IS NOT NULL GROUP BY 1 ORDER BY flows DESC, 1 LIMIT {int(limit)}"""),
+        ("by_port", f"""SELECT dst_port AS port, transport, count(*) AS flows, count(DISTINCT src_ip) AS unique_ips,
+            count(*) FILTER (WHERE eventid = 'aws.vpcflow.reject') AS rejected
+            FROM b WHERE dst_port IS NOT NULL GROUP BY 1, 2 ORDER BY flows DESC, 1 LIMIT {int(limit)}"""),
+        ("by_action", """SELECT split_part(eventid, '.', 3) AS action, count(*) AS flows,
+            count(DISTINCT src_ip) AS unique_ips FROM b GROUP BY 1 ORDER BY flows DESC, 1"""),
+    ):  # fmt: skip
+        cols, rows = _fetch(con, f"WITH b AS ({base}) {sql}", params)
+        out[name] = table(cols, rows)
+    return out
+
+
+def route53(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str, Any]:
+    if not _present(con, f, "aws.route53%"):
+        return {"present": False}
+    where, params = _events_where(f, "aws.route53%")
+    base = f"SELECT *, extra->>'$.query_name' AS qname, extra->>'$.query_type' AS qtype FROM events {where}"
+    out: dict[str, Any] = {"present": True}
+    for name, sql in (
+        ("top_queries", f"""SELECT qname AS query_name, count(*) AS queries, count(DISTINCT src_ip) AS resolvers,
+            min(ts) AS first_seen, max(ts) AS last_seen FROM b WHERE qname IS NOT NULL
+            GROUP BY 1 ORDER BY queries DESC, 1 LIMIT {int(limit)}"""),
+        ("by_type", """SELECT coalesce(qtype, '(none)') AS query_type, count(*) AS queries FROM b
+            GROUP BY 1 ORDER BY queries DESC, 1"""),
+        ("by_country", f"""SELECT src_country AS country, any_value(src_country_name) AS name, count(*) AS queries,
+            count(DISTINCT src_ip) AS resolvers FROM b WHERE src_country IS NOT NULL
+            GROUP BY 1 ORDER BY queries DESC, 1 LIMIT {int(limit)}"""),
+    ):  # fmt: skip
+        cols, rows = _fetch(con, f"WITH b AS ({base}) {sql}", params)
+        out[name] = table(cols, rows)
+    return out
+
+
+# ---------------------------------------------------------------------- meta
+def meta(con: duckdb.DuckDBPyConnection, facts: dict[str, SensorFacts]) -> dict[str, Any]:
+    src, params = source(con, "eventids", Filters())
+    total, first, last = con.execute(
+        f"SELECT coalesce(sum(events), 0)::BIGINT, min(hour), max(hour) FROM {src}", params or None
+    ).fetchone() or (0, None, None)
+    hp = [
+        r[0]
+        for r in con.execute(f"SELECT DISTINCT honeypot FROM {src} WHERE honeypot IS NOT NULL ORDER BY 1").fetchall()
+    ]
+    ssrc, sparams = source(con, "sessions", Filters())
+    countries = con.execute(
+        f"""SELECT src_country, any_value(src_country_name) FROM {ssrc} WHERE src_country IS NOT NULL
+        GROUP BY 1 ORDER BY 1""",
+        sparams or None,
+    ).fetchall()
+    return {
+        "events": total,
+        "first_seen": jsonable(first),
+        "last_seen": jsonable(last + dt.timedelta(hours=1)) if last else None,
+        "sensors": sorted(facts),
+        "regions": sorted({s.region for s in facts.values() if s.region}),
+        "exposures": sorted({s.exposure for s in facts.values() if s.exposure}),
+        "honeypots": hp,
+        "countries": [{"code": c, "name": n} for c, n in countries],
+    }

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+"""One DuckDB connection over the lake, shared by the dashboard's requests.
+
+Requests run in FastAPI's thread pool; DuckDB already spreads one query over
+every configured thread, so queries run one at a time under a lock rather
+than on competing connections. Before each query the reader compares the
+lake's file listing with the one its views were built on and rebuilds them
+when an ingest or a compaction committed files, so answers are never stale.
+Answers are cached per lake *version* (that listing): a new commit empties
+the cache instead of aging entries out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from honeyfarm.lake.store import Lake
+
+T = TypeVar("T")
+
+Version = tuple[tuple[str, int, int], ...]
+
+
+class LakeReader:
+    def __init__(self, root: Path, threads: int = 2, memory_limit: str | None = "2GB", cache_entries: int = 256):
+        self.lake = Lake(root)
+        self.root = root
+        self._lock = threading.Lock()
+        self._con = duckdb.connect(config={"threads": threads})
+        self._con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            self._con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._con.execute("SET parquet_metadata_cache = true")
+        self._version: Version | None = None
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache_entries = cache_entries
+
+    def version(self) -> Version:
+        """The committed event and rollup files (name, size, mtime): changes with every commit."""
+        out: list[tuple[str, int, int]] = []
+        for top in ("events", "dead_letter", "_rollup"):
+            d = self.root / top
+            if not d.is_dir():
+                continue
+            for p in d.rglob("*.parquet"):
+                try:
+                    st = p.stat()
+                except FileNotFoundError:
+                    continue  # compacted away while listing
+                out.append((str(p.relative_to(self.root)), st.st_size, st.st_mtime_ns))
+        return tuple(sorted(out))
+
+    def _refresh(self) -> None:
+        v = self.version()
+        if v != self._version:
+            self.lake.create_views(self._con)
+            self._version = v
+            self._cache.clear()
+
+    def run(self, fn: Callable[[duckdb.DuckDBPyConnection], T], key: Hashable | None = None) -> T:
+        """``fn(con)`` on a connection whose views match the lake now; cached under ``key`` if given."""
+        with self._lock:
+            self._refresh()
+            if key is not None and key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[no-any-return]
+            try:
+                result = fn(self._con)
+            except duckdb.IOException:
+                # A compaction swapped files between our listing and the read: list again, once.
+                time.sleep(0.05)
+                self._version = None
+                self._refresh()
+                result = fn(self._con)
+            if key is not None and self._cache_entries:
+                self._cache[key] = result
+                while len(self._cache) > self._cache_entries:
+                    self._cache.popitem(last=False)
+            return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+"""The ``[serve]`` and ``[fleet]`` tables of honeyfarm.toml.
+
+Their own module so :mod:`honeyfarm.config` validates them without importing
+FastAPI. Secrets may come from the environment instead of the file
+(``HONEYFARM_SERVE_TOKEN``, ``HONEYFARM_SERVE_PASSWORD``): :func:`with_env`
+merges them in the CLI, never at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TOKEN_ENV = "HONEYFARM_SERVE_TOKEN"
+PASSWORD_ENV = "HONEYFARM_SERVE_PASSWORD"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+FilePath = Annotated[Path, Field(strict=False)]
+
+
+class ServeConfig(_Strict):
+    """``[serve]``: the dashboard's address, credentials and TLS."""
+
+    host: str = Field("127.0.0.1", description="Address to bind. Anything but loopback requires `token` or `password`.")
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(8000, description="TCP port (0 picks a free one).")
+    username: str = Field("honeyfarm", min_length=1, max_length=64, description="User name for HTTP Basic auth.")
+    password: str | None = Field(
+        None, min_length=12, description=f"HTTP Basic password (or ${PASSWORD_ENV}). At least 12 characters."
+    )
+    token: str | None = Field(
+        None,
+        min_length=24,
+        description=f"API token, sent as `Authorization: Bearer <token>` or as the Basic password (or ${TOKEN_ENV}).",
+    )
+    tls_cert: FilePath | None = Field(None, description="PEM certificate (chain) file: serve HTTPS.")
+    tls_key: FilePath | None = Field(None, description="PEM private key of `tls_cert`.")
+    ttylog_dirs: list[FilePath] = Field(
+        default_factory=list,
+        description="Sensor spool directories whose `tty/<session>.cast` TTY logs the session page replays.",
+    )
+    live_interval_seconds: Annotated[float, Field(gt=0, le=60, strict=False)] = Field(
+        1.0, description="How often the live feed looks for newly committed lake files."
+    )
+    cache_entries: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        256, description="Answers kept per lake version (0 disables the cache)."
+    )
+    threads: Annotated[int, Field(ge=1, le=256)] = Field(2, description="DuckDB worker threads.")
+    memory_limit: str = Field("2GB", description="DuckDB memory limit.")
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServeConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("serve.tls_cert and serve.tls_key go together")
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.password or self.token)
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None
+
+
+class SensorInfo(_Strict):
+    """What the lake may not know about a sensor (Cowrie and Dionaea logs carry no region or cost)."""
+
+    region: str | None = Field(None, max_length=64, description="Cloud region, e.g. `eu-west-1`.")
+    exposure: str | None = Field(None, max_length=64, description="How it is exposed: `ip`, `domain`, `pastebin`, ...")
+    provider: str | None = Field(None, max_length=64, description="Cloud provider.")
+    hourly_cost: Annotated[float, Field(ge=0, strict=False)] | None = Field(None, description="USD per hour.")
+    lat: Annotated[float, Field(ge=-90, le=90, strict=False)] | None = Field(None, description="Map latitude.")
+    lon: Annotated[float, Field(ge=-180, le=180, strict=False)] | None = Field(None, description="Map longitude.")
+
+
+class FleetConfig(_Strict):
+    """``[fleet.sensors.<name>]``: per-sensor facts; they win over what sensors stamp on their events."""
+
+    sensors: dict[str, SensorInfo] = Field(default_factory=dict, description="Sensor name → facts.")
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def with_env(cfg: ServeConfig, env: dict[str, str]) -> ServeConfig:
+    """Take the token and password from the environment when the file has none."""
+    update: dict[str, str] = {}
+    if cfg.token is None and env.get(TOKEN_ENV):
+        update["token"] = env[TOKEN_ENV]
+    if cfg.password is None and env.get(PASSWORD_ENV):
+        update["password"] = env[PASSWORD_ENV]
+    return ServeConfig.model_validate({**cfg.model_dump(), **update}) if update else cfg
+
+
+def check_bind(cfg: ServeConfig) -> str | None:
+    """Why the dashboard must not start with this config, or ``None``."""
+    if not is_loopback(cfg.host) and not cfg.auth_enabled:
+        return (
+            f"refusing to serve on {cfg.host}: a non-loopback address needs authentication — set serve.token or "
+            f"serve.password in the config, or ${TOKEN_ENV} / ${PASSWORD_ENV}"
+        )
+    return None
+
+
+def resolve_relative(cfg: ServeConfig, base: Path) -> ServeConfig:
+    def fix(p: Path | None) -> Path | None:
+        return p if p is None or p.is_absolute() else base / p
+
+    return cfg.model_copy(
+        update={
+            "tls_cert": fix(cfg.tls_cert),
+            "tls_key": fix(cfg.tls_key),
+            "ttylog_dirs": [p if p.is_absolute() else base / p for p in cfg.ttylog_dirs],
+        }
+    )
