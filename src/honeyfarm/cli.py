@@ -351,41 +351,16 @@ def serve(
     """Serve the web dashboard and its JSON API over the lake (read-only)."""
     import os
 
-    from honeyfarm.views.web.settings import ServeConfig, with_env
+    from honeyfarm.views.web.server import run_cli
 
     cfg = _config(config)
-    update: dict[str, object] = {
-        k: v for k, v in {"host": host, "port": port, "tls_cert": tls_cert, "tls_key": tls_key}.items() if v is not None
-    }
+    given = {"host": host, "port": port, "tls_cert": tls_cert, "tls_key": tls_key}
+    update: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     if ttylog_dir:
         update["ttylog_dirs"] = [*cfg.serve.ttylog_dirs, *ttylog_dir]
-    try:
-        scfg = with_env(ServeConfig.model_validate({**cfg.serve.model_dump(), **update}), dict(os.environ))
-    except ValueError as exc:
-        err.print(f"invalid serve settings: {exc}", markup=False)
-        raise typer.Exit(2) from None
-    from honeyfarm.views.web.app import assets_built
-    from honeyfarm.views.web.server import ServeError
-    from honeyfarm.views.web.server import serve as run_server
-
-    if not assets_built():
-        err.print(
-            "warning: the web assets are not built (run `make web`); the API works, the UI will not", markup=False
-        )
-    root = resolve_lake(cfg, lake)
-
-    def ready(url: str) -> None:
-        auth = "auth on" if scfg.auth_enabled else "no auth (loopback only)"
-        err.print(f"honeyfarm dashboard: {url}  (lake {root}; {auth}; Ctrl-C to stop)", markup=False)
-
-    try:
-        run_server(root, scfg, cfg.fleet, ready)
-    except ServeError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        err.print(f"cannot serve: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    code = run_cli(cfg, resolve_lake(cfg, lake), update, dict(os.environ), lambda m: err.print(m, markup=False))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

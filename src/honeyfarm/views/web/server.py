@@ -10,8 +10,9 @@ from pathlib import Path
 
 import uvicorn
 
-from honeyfarm.views.web.app import create_app
-from honeyfarm.views.web.settings import FleetConfig, ServeConfig, check_bind
+from honeyfarm.config import Config
+from honeyfarm.views.web.app import assets_built, create_app
+from honeyfarm.views.web.settings import FleetConfig, ServeConfig, check_bind, with_env
 
 
 class ServeError(Exception):
@@ -53,6 +54,33 @@ def serve(
     if on_ready:
         _notify_when_started(server, cfg, on_ready)
     server.run()
+
+
+def run_cli(
+    cfg: Config, root: Path, overrides: dict[str, object], env: dict[str, str], say: Callable[[str], None]
+) -> int:
+    """``honeyfarm serve``: the config's ``[serve]`` with command-line overrides and secrets from ``env``."""
+    try:
+        scfg = with_env(ServeConfig.model_validate({**cfg.serve.model_dump(), **overrides}), env)
+    except ValueError as exc:
+        say(f"invalid serve settings: {exc}")
+        return 2
+    if not assets_built():
+        say("warning: the web assets are not built (run `make web`); the API works, the UI will not")
+
+    def ready(url: str) -> None:
+        auth = "auth on" if scfg.auth_enabled else "no auth (loopback only)"
+        say(f"honeyfarm dashboard: {url}  (lake {root}; {auth}; Ctrl-C to stop)")
+
+    try:
+        serve(root, scfg, cfg.fleet, ready)
+    except ServeError as exc:
+        say(str(exc))
+        return 2
+    except OSError as exc:
+        say(f"cannot serve: {exc}")
+        return 1
+    return 0
 
 
 def _notify_when_started(server: uvicorn.Server, cfg: ServeConfig, on_ready: Callable[[str], None]) -> None:
