@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from honeyfarm.analysis.panels import PANELS, Filters, source
 from honeyfarm.views.web import queries
 from honeyfarm.views.web.catalog import SensorFacts, catalog
+from honeyfarm.views.web.live import matches
 from honeyfarm.views.web.state import AppState
 
 router = APIRouter(prefix="/api")
@@ -174,9 +175,13 @@ def session(request: Request, st: StateDep, sensor: str, session: str) -> dict[s
 
 
 @router.get("/sessions/{sensor}/{session}/ttylog", summary="A session's TTY log, as text frames")
-def ttylog(st: StateDep, sensor: str, session: str) -> dict[str, Any]:
+def ttylog(request: Request, st: StateDep, sensor: str, session: str) -> dict[str, Any]:
+    """Only for a session the lake has under this sensor: the URL cannot name other files."""
     path = st.ttylogs.find(session)
-    if path is None:
+    if path is None or len(sensor) > 200:
+        raise HTTPException(404, "no TTY log for this session")
+    known = st.reader.run(lambda con: queries.session_exists(con, sensor, session), key=_key(request, "exists"))
+    if not known:
         raise HTTPException(404, "no TTY log for this session")
     return st.ttylogs.load(path)
 
@@ -192,12 +197,14 @@ def route53(request: Request, st: StateDep, f: FiltersDep, limit: Limit = None) 
 
 
 @router.get("/live/recent", summary="The newest events")
-def live_recent(st: StateDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
-    return {"events": st.live.recent(limit)}
+def live_recent(st: StateDep, f: FiltersDep, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
+    """The newest events matching the filters (time range included), newest first."""
+    return {"events": st.live.recent(limit, f)}
 
 
 @router.get("/live", summary="Server-Sent Events: new events as they land", response_class=StreamingResponse)
-async def live(request: Request, st: StateDep) -> StreamingResponse:
+async def live(request: Request, st: StateDep, f: FiltersDep) -> StreamingResponse:
+    """New events as ingest commits them, filtered by sensor, region, exposure, honeypot and country."""
     q = st.live.subscribe()
 
     async def stream() -> AsyncIterator[bytes]:
@@ -208,6 +215,9 @@ async def live(request: Request, st: StateDep) -> StreamingResponse:
                     batch = await asyncio.wait_for(q.get(), timeout=15)
                 except TimeoutError:
                     yield b"event: ping\ndata: {}\n\n"
+                    continue
+                batch = [e for e in batch if matches(e, f)]
+                if not batch:
                     continue
                 yield b"event: events\ndata: " + json.dumps(batch, separators=(",", ":")).encode() + b"\n\n"
         finally:

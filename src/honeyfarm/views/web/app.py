@@ -67,7 +67,7 @@ class Guard:
         value = headers.get(b"authorization", b"").decode("latin-1")
         scheme, _, cred = value.partition(" ")
         if scheme.lower() == "bearer" and self.cfg.token:
-            return hmac.compare_digest(cred.strip().encode(), self.cfg.token.encode())
+            return hmac.compare_digest(cred.strip().encode("latin-1"), self.cfg.token.encode())
         if scheme.lower() == "basic":
             try:
                 user, _, pw = base64.b64decode(cred.strip(), validate=True).decode("utf-8").partition(":")

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 from starlette.concurrency import run_in_threadpool
 
+from honeyfarm.analysis.panels import Filters
 from honeyfarm.sql import sql_paths
 from honeyfarm.views.web.reader import LakeReader
 
@@ -47,6 +48,15 @@ def _event(row: Sequence[Any]) -> dict[str, Any]:
             v = v[:TEXT_CAP]
         out[k] = v
     return out
+
+
+def matches(event: dict[str, Any], f: Filters) -> bool:
+    """Whether a live event passes the dashboard's filters (the time range does not apply to news)."""
+    return (
+        (not f.sensors or event["sensor"] in f.sensors)
+        and (not f.countries or event["src_country"] in f.countries)
+        and (not f.honeypots or str(event["eventid"]).split(".", 1)[0] in f.honeypots)
+    )
 
 
 def _select(source: str, where: str = "", limit: int = MAX_PER_POLL) -> str:
@@ -72,8 +82,9 @@ class LiveFeed:
         row = con.execute("SELECT max(ts) FROM events").fetchone()
         self._newest = row[0] if row else None
 
-    def recent(self, limit: int) -> list[dict[str, Any]]:
-        rows = self.reader.run(lambda con: con.execute(_select("events", limit=limit)).fetchall())
+    def recent(self, limit: int, f: Filters | None = None) -> list[dict[str, Any]]:
+        where, params = (f or Filters()).where()
+        rows = self.reader.run(lambda con: con.execute(_select("events", where, limit), params or None).fetchall())
         return [_event(r[:-1]) for r in rows]
 
     def _poll(self) -> list[dict[str, Any]]:

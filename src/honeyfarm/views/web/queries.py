@@ -254,6 +254,12 @@ def session_events(con: duckdb.DuckDBPyConnection, sensor: str, session: str, li
     return table(list(SESSION_COLUMNS), rows, limit)
 
 
+def session_exists(con: duckdb.DuckDBPyConnection, sensor: str, session: str) -> bool:
+    src, params = source(con, "sessions", Filters(sensors=(sensor,)))
+    row = con.execute(f"SELECT count(*) FROM {src} WHERE session = ?", [*params, session]).fetchone()
+    return bool(row and row[0])
+
+
 # ------------------------------------------------------------------------ network
 def _present(con: duckdb.DuckDBPyConnection, f: Filters, pattern: str) -> bool:
     src, params = source(con, "eventids", f)

@@ -19,7 +19,13 @@ MAX_TTYLOG_BYTES = 8 * 1024 * 1024
 MAX_FRAMES = 20_000
 
 # Terminal control sequences: CSI, OSC (to BEL or ST), other two-byte escapes, then lone controls.
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, to BEL or ST
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings (sixel graphics...)
+    r"|\x1b[ -/]*[0-~]?"  # nF/Fp/Fe/Fs escapes: ESC ( B, ESC 7, ESC =, ESC # 8
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -52,7 +58,7 @@ class TtyLogs:
             head = json.loads(lines[0]) if lines else {}
             width = int(head.get("width", 80))
             height = int(head.get("height", 24))
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, OverflowError):
             pass
         for line in lines[1:]:
             try:
