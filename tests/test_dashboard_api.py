@@ -422,7 +422,11 @@ def check_costs(rows: list[dict[str, Any]]) -> None:
 
 def test_sensors_activity_cost_and_per_dollar(client: TestClient) -> None:
     out = get(client, "/api/sensors")
-    assert set(out) == {"sensors", "regions", "exposures"}
+    assert set(out) == {"totals", "sensors", "regions", "exposures"}
+    # the totals row is the overview panel's "(all)" row (one scan serves the Overview view)
+    overview = get(client, "/api/panels/overview")["rows"][0]
+    totals = out.pop("totals")
+    assert [totals[k] for k in ("events", "sessions", "unique_ips", "first_seen", "last_seen")] == overview[1:]
     for t in out.values():
         is_table(t)
         assert set(SENSOR_COLUMNS) <= set(t["columns"])
@@ -782,7 +786,9 @@ def test_empty_lake_answers_everything(tmp_path: Path, exists: bool) -> None:
             t = get(c, f"/api/panels/{name}")
             assert t["rows"] == ([["(all)", 0, 0, 0, None, None]] if name == "overview" else []), name
         assert all(t["rows"] == [] for t in get(c, "/api/map").values())
-        assert all(t["rows"] == [] for t in get(c, "/api/sensors").values())
+        sensors = get(c, "/api/sensors")
+        assert sensors.pop("totals")["events"] == 0
+        assert all(t["rows"] == [] for t in sensors.values())
         assert get(c, "/api/sessions")["rows"] == []
         assert get(c, "/api/network/vpc") == get(c, "/api/network/route53") == {"present": False}
         assert get(c, "/api/live/recent") == {"events": []}

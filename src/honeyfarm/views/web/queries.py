@@ -121,13 +121,19 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
     a sensor is paid for while it runs, not only in the hours it was attacked.
     """
     src, params = source(con, "sessions", f)
-    _, rows = _fetch(
+    # One scan gives every sensor and the totals (unique IPs and sessions are not additive).
+    _, all_rows = _fetch(
         con,
         f"""SELECT sensor, sum(events)::BIGINT, count(DISTINCT session_key), count(DISTINCT src_ip),
-        sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen)
-        FROM {src} WHERE sensor IS NOT NULL GROUP BY 1""",
+        sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen), grouping(sensor) AS total
+        FROM {src} GROUP BY GROUPING SETS ((sensor), ())""",
         params,
     )
+    rows = [r[:-1] for r in all_rows if not r[-1] and r[0] is not None]
+    tot = next((r for r in all_rows if r[-1]), None)
+    total_cols = ("events", "sessions", "unique_ips", "logins", "successes", "first_seen", "last_seen")
+    totals = dict(zip(total_cols, (jsonable(v) for v in tot[1:-1]), strict=True)) if tot else {}
+    totals = {k: (0 if v is None and k not in ("first_seen", "last_seen") else v) for k, v in totals.items()}
     csrc, cparams = source(con, "commands", f)
     commands = dict(
         con.execute(f"SELECT sensor, sum(count)::BIGINT FROM {csrc} GROUP BY 1", cparams or None).fetchall()
@@ -150,12 +156,13 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
                 "sensor": name, "region": s.region, "exposure": s.exposure, "provider": s.provider,
                 "events": events, "sessions": sessions_, "unique_ips": ips, "logins": logins,
                 "successes": successes, "commands": commands.get(name, 0), "downloads": downloads.get(name, 0),
-                "hourly_cost": s.hourly_cost, "hours": round(hours, 2),
+                "hourly_cost": s.hourly_cost, "hours": round(hours, 2), "first_seen": first, "last_seen": last,
             }
         )  # fmt: skip
     per.sort(key=lambda r: (-r["events"], r["sensor"]))
     return {
-        "sensors": _costed(per, "sensor", ("region", "exposure", "provider")),
+        "totals": totals,
+        "sensors": _costed(per, "sensor", ("region", "exposure", "provider", "first_seen", "last_seen")),
         "regions": _costed(_group(per, "region"), "region", ("sensors",)),
         "exposures": _costed(_group(per, "exposure"), "exposure", ("sensors",)),
     }
@@ -325,11 +332,10 @@ def meta(con: duckdb.DuckDBPyConnection, facts: dict[str, SensorFacts]) -> dict[
         r[0]
         for r in con.execute(f"SELECT DISTINCT honeypot FROM {src} WHERE honeypot IS NOT NULL ORDER BY 1").fetchall()
     ]
-    ssrc, sparams = source(con, "sessions", Filters())
     countries = con.execute(
-        f"""SELECT src_country, any_value(src_country_name) FROM {ssrc} WHERE src_country IS NOT NULL
+        f"""SELECT src_country, any_value(src_country_name) FROM {src} WHERE src_country IS NOT NULL
         GROUP BY 1 ORDER BY 1""",
-        sparams or None,
+        params or None,
     ).fetchall()
     return {
         "events": total,

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+// ECharts glue: one dark theme, canvas rendering, tooltips drawn on the canvas
+// (renderMode 'richText': no HTML is ever built from data), resizing, and the
+// data-points attribute the tests read.
+
+import { fmtCompact, fmtInt } from './dom.js';
+
+const ec = () => {
+  if (!window.echarts) throw new Error('ECharts is not loaded (run `make web`)');
+  return window.echarts;
+};
+
+export const PALETTE = [
+  '#4fb3d9', '#f0a35e', '#7bc96f', '#d672a5', '#a48cf0', '#e5d16a', '#5fd4b4', '#ef7b6c', '#8fa6c9', '#c9a27e',
+  '#63c2ff', '#b3e06c',
+];
+const TEXT = '#aab4c3';
+const MUTED = '#6b7686';
+const LINE = '#2a3240';
+const FONT = 'Inter, system-ui, sans-serif';
+
+let themed = false;
+function theme() {
+  if (themed) return;
+  themed = true;
+  const axis = {
+    axisLine: { lineStyle: { color: LINE } },
+    axisTick: { lineStyle: { color: LINE } },
+    axisLabel: { color: TEXT, fontFamily: FONT, fontSize: 11 },
+    splitLine: { lineStyle: { color: '#1d2430' } },
+    nameTextStyle: { color: MUTED },
+  };
+  ec().registerTheme('honeyfarm', {
+    color: PALETTE,
+    backgroundColor: 'transparent',
+    textStyle: { fontFamily: FONT, color: TEXT },
+    title: { textStyle: { color: '#dde3ea', fontFamily: FONT, fontWeight: 600, fontSize: 13 } },
+    legend: { textStyle: { color: TEXT, fontFamily: FONT }, pageTextStyle: { color: TEXT } },
+    categoryAxis: axis,
+    valueAxis: axis,
+    timeAxis: axis,
+    tooltip: {
+      renderMode: 'richText',
+      backgroundColor: '#0b0f15',
+      borderColor: '#3a4556',
+      textStyle: { color: '#e4e9f0', fontFamily: FONT, fontSize: 12 },
+    },
+    visualMap: { textStyle: { color: TEXT } },
+  });
+}
+
+/**
+ * Rich text parses "{style|text}"; a zero-width space after "{" keeps
+ * attacker text from being read as markup (it is drawn as text either way).
+ */
+export function rt(s) {
+  if (s === null || s === undefined) return '';
+  return String(s).replace(/\{(?=[A-Za-z0-9_]*\|)/g, '{\u200b');
+}
+
+/** Shorten for an axis label. */
+export function short(s, n = 28) {
+  const t = s === null || s === undefined ? '∅' : String(s);
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+}
+
+const registry = new Map();
+let observer = null;
+
+export function chart(el) {
+  theme();
+  let c = registry.get(el);
+  if (c && !c.isDisposed()) return c;
+  c = ec().init(el, 'honeyfarm', { renderer: 'canvas' });
+  registry.set(el, c);
+  if (!observer) {
+    observer = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const inst = registry.get(e.target);
+        if (inst && !inst.isDisposed()) inst.resize();
+      }
+    });
+  }
+  observer.observe(el);
+  return c;
+}
+
+export function disposeWithin(root) {
+  for (const [el, c] of registry) {
+    if (root.contains(el) || !el.isConnected) {
+      if (observer) observer.unobserve(el);
+      if (!c.isDisposed()) c.dispose();
+      registry.delete(el);
+    }
+  }
+}
+
+/** A chart container element (class "chart"). */
+export function chartBox(name, extraClass) {
+  const el = document.createElement('div');
+  el.className = `chart ${extraClass || ''}`.trim();
+  el.dataset.chart = name;
+  return el;
+}
+
+/**
+ * Set the option, count the plotted points into data-points, and resolve
+ * once ECharts has finished rendering (or after a short time with effects running).
+ */
+export function draw(el, option, points, handlers) {
+  const c = chart(el);
+  c.off('click');
+  c.setOption({ animationDuration: 350, animationDurationUpdate: 250, ...option }, { notMerge: true });
+  if (handlers && handlers.click) c.on('click', handlers.click);
+  el.dataset.points = String(points);
+  el.classList.toggle('is-empty', points === 0);
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      c.off('finished', finish);
+      resolve(c);
+    };
+    c.on('finished', finish);
+    setTimeout(finish, 900);
+  });
+}
+
+function tip(extra) {
+  return { trigger: 'item', renderMode: 'richText', confine: true, ...extra };
+}
+
+/**
+ * Horizontal bar chart of the top values (biggest on top).
+ * items: [{label, value, key}], onPick(item) makes bars clickable.
+ */
+export function bars(el, items, opts = {}) {
+  const list = items.slice().reverse();
+  const labels = list.map((i) => short(rt(i.label), opts.labelWidth || 26));
+  const option = {
+    grid: { left: 8, right: 48, top: 6, bottom: 6, containLabel: true },
+    xAxis: { type: 'value', axisLabel: { formatter: (v) => fmtCompact(v) }, splitNumber: 3 },
+    yAxis: {
+      type: 'category',
+      data: labels,
+      axisTick: { show: false },
+      axisLabel: { fontFamily: opts.mono ? 'ui-monospace, SFMono-Regular, Menlo, monospace' : FONT },
+    },
+    tooltip: tip({
+      formatter: (p) => {
+        const it = list[p.dataIndex];
+        return `${rt(it.label)}\n${opts.valueName || 'events'}: ${fmtInt(it.value)}${it.note ? `\n${rt(it.note)}` : ''}`;
+      },
+    }),
+    series: [
+      {
+        type: 'bar',
+        data: list.map((i) => i.value),
+        barMaxWidth: 16,
+        itemStyle: { color: opts.color || PALETTE[0], borderRadius: [0, 2, 2, 0] },
+        emphasis: { itemStyle: { color: '#ffd479' } },
+        label: { show: true, position: 'right', color: MUTED, fontSize: 10, formatter: (p) => fmtCompact(p.value) },
+        cursor: opts.onPick ? 'pointer' : 'default',
+      },
+    ],
+  };
+  return draw(el, option, list.length, opts.onPick ? { click: (p) => p.componentType === 'series' && opts.onPick(list[p.dataIndex]) } : null);
+}
+
+/** Vertical bar chart (categories along x). */
+export function columns(el, items, opts = {}) {
+  const option = {
+    grid: { left: 8, right: 12, top: 14, bottom: 6, containLabel: true },
+    xAxis: { type: 'category', data: items.map((i) => short(rt(i.label), 18)), axisLabel: { interval: 0, rotate: items.length > 6 ? 30 : 0 } },
+    yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtCompact(v) }, splitNumber: 4 },
+    tooltip: tip({ formatter: (p) => `${rt(items[p.dataIndex].label)}\n${opts.valueName || 'value'}: ${opts.fmt ? opts.fmt(items[p.dataIndex].value) : fmtInt(items[p.dataIndex].value)}` }),
+    series: [
+      {
+        type: 'bar',
+        data: items.map((i, n) => ({ value: i.value, itemStyle: { color: opts.colors ? PALETTE[n % PALETTE.length] : opts.color || PALETTE[0] } })),
+        barMaxWidth: 36,
+        cursor: opts.onPick ? 'pointer' : 'default',
+        label: { show: true, position: 'top', color: MUTED, fontSize: 10, formatter: (p) => (opts.fmt ? opts.fmt(p.value) : fmtCompact(p.value)) },
+      },
+    ],
+  };
+  return draw(el, option, items.length, opts.onPick ? { click: (p) => p.componentType === 'series' && opts.onPick(items[p.dataIndex]) } : null);
+}
+
+/** Donut of shares. items: [{label, value, key}]. */
+export function donut(el, items, opts = {}) {
+  const option = {
+    tooltip: tip({ formatter: (p) => `${rt(items[p.dataIndex].label)}\n${fmtInt(p.value)} (${p.percent}%)` }),
+    legend: { type: 'scroll', orient: 'vertical', right: 4, top: 'middle', textStyle: { color: TEXT, fontSize: 11 }, formatter: (n) => short(n, 18) },
+    series: [
+      {
+        type: 'pie',
+        radius: ['48%', '74%'],
+        center: ['36%', '50%'],
+        avoidLabelOverlap: true,
+        label: { show: false },
+        itemStyle: { borderColor: '#141a23', borderWidth: 2 },
+        data: items.map((i) => ({ name: rt(i.label), value: i.value })),
+        cursor: opts.onPick ? 'pointer' : 'default',
+      },
+    ],
+  };
+  return draw(el, option, items.length, opts.onPick ? { click: (p) => p.componentType === 'series' && opts.onPick(items[p.dataIndex]) } : null);
+}
+
+// ------------------------------------------------------------------ world map
+let worldPromise = null;
+export const WORLD = { byIso: new Map() };
+
+/** Load and register the world map once ("world", nameProperty iso2). */
+export function loadWorld() {
+  if (!worldPromise) {
+    worldPromise = fetch('/static/vendor/world.geo.json', { credentials: 'same-origin' })
+      .then((r) => {
+        if (!r.ok) throw new Error(`world map: ${r.status} (run \`make web\`)`);
+        return r.json();
+      })
+      .then((geo) => {
+        for (const f of geo.features) WORLD.byIso.set(f.properties.iso2, f.properties);
+        ec().registerMap('world', geo);
+        return WORLD;
+      });
+    worldPromise.catch(() => {
+      worldPromise = null;
+    });
+  }
+  return worldPromise;
+}
+
+export function countryName(code, fallback) {
+  const p = WORLD.byIso.get(code);
+  return (p && p.name) || fallback || code || '??';
+}
+
+export function centroid(code) {
+  const p = WORLD.byIso.get(code);
+  return p ? p.centroid : null;
+}
+
+export const GEO = {
+  map: 'world',
+  nameProperty: 'iso2',
+  roam: true,
+  scaleLimit: { min: 1, max: 12 },
+  boundingCoords: [
+    [-180, 84],
+    [180, -58],
+  ],
+  itemStyle: { areaColor: '#1b2330', borderColor: '#2f3a4b', borderWidth: 0.6 },
+  emphasis: { label: { show: false }, itemStyle: { areaColor: '#ffd479' } },
+  select: { disabled: true },
+  label: { show: false },
+};
+
+export const HEAT = ['#1f3550', '#25607f', '#2d8aa6', '#57b5c4', '#f0c05a', '#f08a4b', '#e8505b'];

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+// Tables: data cells are text nodes; numbers right-aligned with separators.
+
+import { rowsOf } from './api.js';
+import { countryName } from './charts.js';
+import { clear, errorBox, fmtDuration, fmtInt, fmtNum, fmtTs, fmtUsd, h } from './dom.js';
+
+const NUMERIC = new Set(['int', 'num', 'usd', 'usd4', 'dur', 'plain']);
+
+function cellText(col, v, row) {
+  switch (col.kind) {
+    case 'int':
+      return fmtInt(v);
+    case 'num':
+      return fmtNum(v);
+    case 'usd':
+      return fmtUsd(v);
+    case 'usd4':
+      return fmtUsd(v, true);
+    case 'dur':
+      return fmtDuration(v);
+    case 'ts':
+      return fmtTs(v);
+    case 'plain':
+      return v === null || v === undefined || v === '' ? '—' : String(v);
+    case 'bool':
+      return v === null || v === undefined ? '—' : v ? 'yes' : 'no';
+    default:
+      if (col.format) return col.format(v, row);
+      return v === null || v === undefined || v === '' ? '—' : String(v);
+  }
+}
+
+function cell(col, row) {
+  const v = row[col.key];
+  const cls = [NUMERIC.has(col.kind) ? 'num' : null, col.kind === 'mono' ? 'mono' : null, col.class || null];
+  if (v === null || v === undefined || v === '') cls.push('nil');
+  const td = h('td', { class: cls.filter(Boolean).join(' ') || null });
+  if (col.kind === 'country') {
+    if (v) {
+      td.appendChild(h('span', { class: 'cc' }, String(v)));
+      td.appendChild(document.createTextNode(` ${countryName(v, row[col.nameKey || 'name'] || '')}`));
+    } else {
+      td.textContent = '—';
+    }
+  } else {
+    const text = cellText(col, v, row);
+    if (col.wrap === false || col.kind === 'mono') td.title = v === null || v === undefined ? '' : String(v);
+    td.textContent = text;
+  }
+  // "(unknown)", "(none)": the backend's placeholders are not values to filter on
+  if (col.pick && v !== null && v !== undefined && v !== '' && !/^\(.*\)$/.test(String(v))) {
+    td.classList.add('pick');
+    td.tabIndex = 0;
+    td.title = col.pickTitle || 'Filter on this value';
+    const go = (ev) => {
+      ev.stopPropagation();
+      col.pick(row, v);
+    };
+    td.addEventListener('click', go);
+    td.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') go(ev);
+    });
+  }
+  return td;
+}
+
+/** A <table data-table=name>. columns: [{key, label, kind, pick, ...}]; rows: objects. onRow(row) makes rows clickable. */
+export function table(name, columns, rows, opts = {}) {
+  const thead = h(
+    'thead',
+    null,
+    h(
+      'tr',
+      null,
+      columns.map((c) => h('th', { class: NUMERIC.has(c.kind) ? 'num' : null, scope: 'col', title: c.title || null }, c.label || c.key)),
+    ),
+  );
+  const tbody = h('tbody');
+  for (const row of rows) {
+    const tr = h('tr', null, columns.map((c) => cell(c, row)));
+    if (opts.onRow) {
+      tr.classList.add('row-link');
+      tr.tabIndex = 0;
+      tr.addEventListener('click', () => opts.onRow(row));
+      tr.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter') opts.onRow(row);
+      });
+    }
+    if (opts.rowClass) {
+      const c = opts.rowClass(row);
+      if (c) tr.classList.add(c);
+    }
+    tbody.appendChild(tr);
+  }
+  if (!rows.length) {
+    const td = h('td', { class: 'empty-cell', colspan: String(columns.length) }, opts.empty || 'Nothing matches the filters.');
+    tbody.appendChild(h('tr', { class: 'empty-row' }, td));
+  }
+  const t = h('table', { class: `grid ${opts.class || ''}`.trim(), 'data-table': name }, thead, tbody);
+  return h('div', { class: 'table-wrap' }, t);
+}
+
+/**
+ * A table that pages through an API list (limit/offset/has_more).
+ * fetchPage(limit, offset) -> Promise<table answer>. Returns {el, load(), rows}.
+ */
+export function pagedTable(name, columns, fetchPage, opts = {}) {
+  const limit = opts.limit || 25;
+  let offset = 0;
+  const body = h('div', { class: 'paged-body' });
+  const info = h('span', { class: 'page-info' });
+  const prev = h('button', { type: 'button', class: 'btn small', 'data-page': 'prev', disabled: true }, '‹ Prev');
+  const next = h('button', { type: 'button', class: 'btn small', 'data-page': 'next', disabled: true }, 'Next ›');
+  const pager = h('div', { class: 'pager', 'data-pager': name }, prev, info, next);
+  const el = h('div', { class: 'paged' }, body, pager);
+  const state = { rows: [], el, load, reset };
+
+  async function load() {
+    prev.disabled = true;
+    next.disabled = true;
+    el.classList.add('busy');
+    try {
+      const ans = await fetchPage(limit, offset);
+      const rows = rowsOf(ans);
+      state.rows = rows;
+      state.answer = ans;
+      clear(body);
+      body.appendChild(table(name, columns, rows, opts));
+      const first = rows.length ? offset + 1 : 0;
+      info.textContent = rows.length ? `${fmtInt(first)}–${fmtInt(offset + rows.length)}${ans.has_more ? '' : ` of ${fmtInt(offset + rows.length)}`}` : '';
+      prev.disabled = offset === 0;
+      next.disabled = !ans.has_more;
+      pager.hidden = offset === 0 && !ans.has_more;
+      return rows;
+    } catch (err) {
+      if (err && err.name === 'AbortError') throw err;
+      replaceBody(errorBox(err));
+      throw err;
+    } finally {
+      el.classList.remove('busy');
+    }
+  }
+  function replaceBody(node) {
+    clear(body);
+    body.appendChild(node);
+  }
+  function reset() {
+    offset = 0;
+    return load();
+  }
+  prev.addEventListener('click', () => {
+    offset = Math.max(0, offset - limit);
+    load().catch(() => {});
+  });
+  next.addEventListener('click', () => {
+    offset += limit;
+    load().catch(() => {});
+  });
+  return state;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Downloads: files fetched or uploaded by attackers (URLs shown as text, never as links).
+
+import { rowsOf } from '../api.js';
+import { bars, chartBox } from '../charts.js';
+import { card } from '../dom.js';
+import { pagedTable } from '../table.js';
+import { grid, panel, timeChart, viewHead } from './common.js';
+
+export default {
+  title: 'Downloads',
+  mount(root, ctx0) {
+    let ctx = ctx0;
+    let signal = null;
+    const topEl = chartBox('top-files', 'h-260');
+    const whenEl = chartBox('downloads-first-seen', 'h-260');
+    const list = pagedTable(
+      'downloads',
+      [
+        { key: 'sha256', label: 'SHA-256', kind: 'mono', class: 'sha' },
+        { key: 'url', label: 'URL', kind: 'mono', class: 'wide' },
+        { key: 'count', label: 'Count', kind: 'int' },
+        { key: 'unique_ips', label: 'IPs', kind: 'int' },
+        { key: 'first_seen', label: 'First seen', kind: 'ts' },
+        { key: 'last_seen', label: 'Last seen', kind: 'ts' },
+        { key: 'sensors', label: 'Sensors', class: 'wrap', format: (v) => (v ? String(v).split(',').join(', ') : '—') },
+      ],
+      (limit, offset) => panel(ctx, 'downloads', { limit, offset }, signal),
+      { limit: 25, empty: 'No downloads for these filters.' },
+    );
+    root.append(
+      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …) or uploaded. URLs are attacker-supplied: shown as text only.'),
+      grid('cols-1-1', card('Most fetched files', topEl, { sub: 'by SHA-256, among the first 500 files seen' }), card('New files over time', whenEl, { sub: 'by first sighting, per day' })),
+      grid('cols-1', card('Files', list.el, { sub: 'oldest first' })),
+    );
+    return {
+      async load(c, sig) {
+        ctx = c;
+        signal = sig;
+        const [sample] = await Promise.all([panel(ctx, 'downloads', { limit: 500 }, sig), list.reset()]);
+        const rows = rowsOf(sample);
+        const bySha = new Map();
+        const byDay = new Map();
+        for (const r of rows) {
+          const key = r.sha256 || r.url || '?';
+          const e = bySha.get(key) || { label: r.sha256 ? String(r.sha256).slice(0, 16) : String(r.url), value: 0, note: r.url ? `e.g. ${r.url}` : '' };
+          e.value += Number(r.count) || 0;
+          bySha.set(key, e);
+          const day = String(r.first_seen || '').slice(0, 10);
+          if (day) byDay.set(day, (byDay.get(day) || 0) + 1);
+        }
+        const top = [...bySha.values()].sort((a, b) => b.value - a.value).slice(0, 12);
+        const days = [...byDay.entries()].sort().map(([d, n]) => [`${d}T00:00:00`, n]);
+        await Promise.all([
+          bars(topEl, top, { valueName: 'downloads', mono: true, color: '#ef7b6c' }),
+          timeChart(whenEl, { columns: ['bucket', 'events'], rows: days }, { kind: 'bar' }),
+        ]);
+      },
+    };
+  },
+};
