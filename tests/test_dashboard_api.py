@@ -551,7 +551,7 @@ def test_sessions_by_command_and_ip(client: TestClient, params: dict[str, str], 
 
 
 def test_session_events_in_order(client: TestClient) -> None:
-    s = get(client, "/api/sessions/cow-fra/c0ffee01")
+    s = get(client, "/api/session?sensor=cow-fra&session=c0ffee01")
     assert (s["sensor"], s["session"], s["ttylog"]) == ("cow-fra", "c0ffee01", True)
     ev = s["events"]
     is_table(ev)
@@ -572,7 +572,7 @@ def test_session_events_in_order(client: TestClient) -> None:
     assert (rows[8]["url"], rows[8]["sha256"]) == (URL_X, SHA_X)
     assert rows[9]["duration"] == 9.0
     assert {r["src_ip"] for r in rows} == {"8.8.8.8"}
-    other = get(client, "/api/sessions/s-eu/5e550001")
+    other = get(client, "/api/session?sensor=s-eu&session=5e550001")
     assert [r[1] for r in other["events"]["rows"]] == [
         "cowrie.session.connect", "cowrie.login.failed", "cowrie.command.input", "cowrie.session.closed",
     ]  # fmt: skip
@@ -582,10 +582,10 @@ def test_session_events_in_order(client: TestClient) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "/api/sessions/cow-fra/ffffffff",  # no such session
-        "/api/sessions/s-eu/c0ffee01",  # a session of another sensor
-        "/api/sessions/nope/c0ffee01",
-        "/api/sessions/cow-fra/C0FFEE01",
+        "/api/session?sensor=cow-fra&session=ffffffff",  # no such session
+        "/api/session?sensor=s-eu&session=c0ffee01",  # a session of another sensor
+        "/api/session?sensor=nope&session=c0ffee01",
+        "/api/session?sensor=cow-fra&session=C0FFEE01",
     ],
 )
 def test_unknown_session_is_404(client: TestClient, path: str) -> None:
@@ -598,7 +598,7 @@ def test_unknown_session_is_404(client: TestClient, path: str) -> None:
 
 
 def test_ttylog_frames_are_plain_text(client: TestClient) -> None:
-    t = get(client, "/api/sessions/cow-fra/c0ffee01/ttylog")
+    t = get(client, "/api/session/ttylog?sensor=cow-fra&session=c0ffee01")
     assert (t["width"], t["height"], t["duration"]) == (100, 30, 1.25)
     assert t["frames"] == [[ts, text] for (ts, _), text in zip(TTY_FRAMES, TTY_TEXT, strict=True)]
     for _, text in t["frames"]:
@@ -620,7 +620,7 @@ def test_ttylog_strips_every_escape_sequence(world: World, tmp_path: Path) -> No
     ]
     write_ttylog(tmp_path, "c0ffee01", frames)
     with _other_spool_client(world, tmp_path) as client:
-        t = get(client, "/api/sessions/cow-fra/c0ffee01/ttylog")
+        t = get(client, "/api/session/ttylog?sensor=cow-fra&session=c0ffee01")
     assert [text for _, text in t["frames"]] == ["ab", "cde", "fgh", "ij", "kl"]
 
 
@@ -641,7 +641,7 @@ def test_ttylog_tolerates_torn_and_odd_lines(world: World, tmp_path: Path) -> No
         encoding="utf-8",
     )  # fmt: skip
     with _other_spool_client(world, tmp_path) as client:
-        t = get(client, "/api/sessions/cow-fra/c0ffee01/ttylog")
+        t = get(client, "/api/session/ttylog?sensor=cow-fra&session=c0ffee01")
     assert (t["width"], t["height"], t["duration"], t["frames"]) == (120, 200, 1.5, [[0.5, "one\n"], [1.5, "two"]])
     assert t["truncated"] is False
 
@@ -652,17 +652,19 @@ def test_ttylog_with_absurd_header_falls_back_to_defaults(world: World, tmp_path
     p.write_text('{"version": 2, "width": 1e999, "height": 24}\n[0.5, "o", "hi"]\n', encoding="utf-8")
     app = create_app(world.lake, ServeConfig(ttylog_dirs=[tmp_path]))
     with TestClient(app, base_url=BASE, raise_server_exceptions=False) as c:
-        r = c.get("/api/sessions/cow-fra/c0ffee01/ttylog")
+        r = c.get("/api/session/ttylog?sensor=cow-fra&session=c0ffee01")
         assert r.status_code == 200, r.text
         assert (r.json()["width"], r.json()["frames"]) == (80, [[0.5, "hi"]])
 
 
 def test_ttylog_unknown_is_404(client: TestClient, world: World) -> None:
-    assert client.get("/api/sessions/cow-fra/c0ffee02/ttylog").status_code == 404  # in the lake, no TTY log
+    assert (
+        client.get("/api/session/ttylog?sensor=cow-fra&session=c0ffee02").status_code == 404
+    )  # in the lake, no TTY log
     # a TTY log on disk is served only for a session the lake has under that sensor
     write_ttylog(world.spool, "deadbeef02")
-    assert client.get("/api/sessions/cow-fra/deadbeef02/ttylog").status_code == 404
-    assert client.get("/api/sessions/no-such-sensor/c0ffee01/ttylog").status_code == 404
+    assert client.get("/api/session/ttylog?sensor=cow-fra&session=deadbeef02").status_code == 404
+    assert client.get("/api/session/ttylog?sensor=no-such-sensor&session=c0ffee01").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -698,7 +700,7 @@ def test_ttylog_path_traversal_never_reads_a_file(
         return out
 
     monkeypatch.setattr(TtyLogs, "load", spy)
-    r = client.get(f"/api/sessions/cow-fra/{session}/ttylog")
+    r = client.get(f"/api/session/ttylog?sensor=cow-fra&session={session}")
     assert r.status_code == 404, (session, r.status_code, r.text)
     assert "LEAKED" not in r.text and loads == []
 
@@ -792,7 +794,7 @@ def test_empty_lake_answers_everything(tmp_path: Path, exists: bool) -> None:
         assert get(c, "/api/sessions")["rows"] == []
         assert get(c, "/api/network/vpc") == get(c, "/api/network/route53") == {"present": False}
         assert get(c, "/api/live/recent") == {"events": []}
-        assert c.get("/api/sessions/cow-fra/c0ffee01").status_code == 404
+        assert c.get("/api/session?sensor=cow-fra&session=c0ffee01").status_code == 404
 
 
 def test_live_recent_newest_first(client: TestClient, world: World) -> None:
@@ -813,7 +815,7 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
     routes = {getattr(r, "path", None) for r in api_module.router.routes}
     assert routes == {
         "/api/meta", "/api/panels/{name}", "/api/map", "/api/sensors", "/api/sessions",
-        "/api/sessions/{sensor}/{session}", "/api/sessions/{sensor}/{session}/ttylog", "/api/network/vpc",
+        "/api/session", "/api/session/ttylog", "/api/network/vpc",
         "/api/network/route53", "/api/live/recent", "/api/live",
     }  # fmt: skip
     assert routes <= set(spec["paths"])
@@ -893,7 +895,7 @@ def test_answers_follow_the_lake(world: World, tmp_path: Path) -> None:
         rows = get(c, "/api/sessions", {"limit": 500})["rows"]
         assert len(rows) == len(sessions["rows"]) + 1
         assert ["cow-new", "feed0001"] in [r[:2] for r in rows]
-        assert get(c, "/api/sessions/cow-new/feed0001")["events"]["rows"][0][1] == "cowrie.command.input"
+        assert get(c, "/api/session?sensor=cow-new&session=feed0001")["events"]["rows"][0][1] == "cowrie.command.input"
         assert get(c, "/api/live/recent", {"limit": 1})["events"][0]["command"] == "echo feed0001-3"
 
 
@@ -998,3 +1000,18 @@ def test_live_feed_pushes_new_events_once(world: World, tmp_path: Path) -> None:
             assert meta["events"] == TOTAL_EVENTS + 5
             recent = c.get("/api/live/recent", params={"limit": 1}).json()["events"]
             assert recent[0]["command"] == "echo feed0002-1"
+
+
+def test_a_sensor_name_with_a_slash_has_its_session_page(world: World, tmp_path: Path) -> None:
+    """Sensor and session travel as query parameters: a path segment could not carry a "/"."""
+    lake = tmp_path / "lake"
+    shutil.copytree(world.lake, lake)
+    records = [dict(r, sensor="edge/fra-1") for r in feed_records("5a5a0001", NOW, 3)]
+    ingest_cli(write_jsonl(tmp_path / "slash.json", records), lake)
+    write_ttylog(tmp_path / "spool", "5a5a0001")
+    with TestClient(create_app(lake, ServeConfig(ttylog_dirs=[tmp_path / "spool"])), base_url=BASE) as c:
+        rows = get(c, "/api/sessions", {"sensor": "edge/fra-1"})["rows"]
+        assert [r[:2] for r in rows] == [["edge/fra-1", "5a5a0001"]]
+        s = get(c, "/api/session", {"sensor": "edge/fra-1", "session": "5a5a0001"})
+        assert len(s["events"]["rows"]) == 3 and s["ttylog"] is True
+        assert get(c, "/api/session/ttylog", {"sensor": "edge/fra-1", "session": "5a5a0001"})["frames"]

@@ -297,7 +297,7 @@ def test_session_page_replays_the_tty_log(page: Watched, site: Site) -> None:
     page.page.wait_for_function("() => document.querySelector('.player').dataset.state === 'ended'", timeout=10_000)
     text = pre.text_content() or ""
     assert "root@" in text, text[:500]
-    frames = site.api(f"sessions/{sensor}/{session}/ttylog")["frames"]
+    frames = site.api("session/ttylog", sensor=sensor, session=session)["frames"]
     last = [f[1] for f in frames if f[1].strip()][-1].strip()
     assert last in text, (last, text[-300:])
     # replay from the start at another speed: the screen starts empty and fills again

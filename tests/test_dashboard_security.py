@@ -112,7 +112,7 @@ def test_csp_is_strict() -> None:
         ("/nope", 404),
         ("/api/nope", 404),
         ("/api/panels/no-such-panel", 404),
-        ("/api/sessions/cow-fra/ffffffff", 404),
+        ("/api/session?sensor=cow-fra&session=ffffffff", 404),
         ("/static/nope.js", 404),
         ("/api/panels/top-usernames?limit=999", 422),
         ("/api/panels/overview?since=2026-11-21T00:00:00Z&until=2026-11-20T00:00:00Z", 400),

@@ -164,21 +164,25 @@ def sessions(
     return st.reader.run(lambda con: queries.sessions(con, f, limit or 50, offset, command, ip), key=_key(request))
 
 
-@router.get("/sessions/{sensor}/{session}", summary="One session's events")
-def session(request: Request, st: StateDep, sensor: str, session: str) -> dict[str, Any]:
-    if len(sensor) > 200 or len(session) > 200:
-        raise HTTPException(400, "sensor and session are at most 200 characters")
+# Sensor and session are query parameters, not path segments: a sensor name may hold a "/",
+# which a path cannot carry (%2F is decoded before routing).
+SensorQ = Annotated[str, Query(max_length=200, description="Sensor name.")]
+SessionQ = Annotated[str, Query(max_length=200, description="Session id (the `session` column).")]
+
+
+@router.get("/session", summary="One session's events")
+def session(request: Request, st: StateDep, sensor: SensorQ, session: SessionQ) -> dict[str, Any]:
     events = st.reader.run(lambda con: queries.session_events(con, sensor, session), key=_key(request))
     if events is None:
         raise HTTPException(404, "no such session in the lake")
     return {"sensor": sensor, "session": session, "events": events, "ttylog": st.ttylogs.find(session) is not None}
 
 
-@router.get("/sessions/{sensor}/{session}/ttylog", summary="A session's TTY log, as text frames")
-def ttylog(request: Request, st: StateDep, sensor: str, session: str) -> dict[str, Any]:
+@router.get("/session/ttylog", summary="A session's TTY log, as text frames")
+def ttylog(request: Request, st: StateDep, sensor: SensorQ, session: SessionQ) -> dict[str, Any]:
     """Only for a session the lake has under this sensor: the URL cannot name other files."""
     path = st.ttylogs.find(session)
-    if path is None or len(sensor) > 200:
+    if path is None:
         raise HTTPException(404, "no TTY log for this session")
     known = st.reader.run(lambda con: queries.session_exists(con, sensor, session), key=_key(request, "exists"))
     if not known:

@@ -69,8 +69,3 @@ export function rowsOf(table) {
     return o;
   });
 }
-
-/** Segment an encoded path part for /api/sessions/{sensor}/{session}. */
-export function seg(s) {
-  return encodeURIComponent(String(s));
-}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // One session: its events, and a replay of its TTY log (text only, into a <pre>).
 
-import { getJSON, rowsOf, seg } from '../api.js';
+import { getJSON, rowsOf } from '../api.js';
 import { card, clock, emptyBox, fmtTs, h, replace } from '../dom.js';
 import { table } from '../table.js';
 import { grid, viewHead } from './common.js';
@@ -184,7 +184,7 @@ export default {
     return {
       async load(ctx, signal) {
         if (!sensor || !session) throw new Error('no session given: #/session/<sensor>/<session>');
-        const ans = await getJSON(`sessions/${seg(sensor)}/${seg(session)}`, null, signal);
+        const ans = await getJSON('session', { sensor, session }, signal);
         const rows = rowsOf(ans.events);
         const first = rows[0] || {};
         const last = rows[rows.length - 1] || {};
@@ -207,7 +207,7 @@ export default {
         if (player) player.destroy();
         player = null;
         if (ans.ttylog) {
-          const tty = await getJSON(`sessions/${seg(sensor)}/${seg(session)}/ttylog`, null, signal);
+          const tty = await getJSON('session/ttylog', { sensor, session }, signal);
           player = new Player(tty);
           replace(ttyEl, player.el);
           player.play();
