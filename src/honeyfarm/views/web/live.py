@@ -83,8 +83,22 @@ class LiveFeed:
         self._newest = row[0] if row else None
 
     def recent(self, limit: int, f: Filters | None = None) -> list[dict[str, Any]]:
-        where, params = (f or Filters()).where()
-        rows = self.reader.run(lambda con: con.execute(_select("events", where, limit), params or None).fetchall())
+        """The newest events, reading the newest date partitions first (not a sort of the whole lake)."""
+        f = f or Filters()
+        dates = self.reader.lake.partitions("events")
+
+        def newest(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = []
+            for days in (1, 3, 10, len(dates)):
+                where, params = f.where("date >= ?::DATE" if days < len(dates) else None)
+                if days < len(dates):
+                    params = [*params, dates[-days]]
+                rows = con.execute(_select("events", where, limit), params or None).fetchall()
+                if len(rows) >= limit or days >= len(dates):
+                    break
+            return rows
+
+        rows = self.reader.run(newest) if dates else []
         return [_event(r[:-1]) for r in rows]
 
     def _poll(self) -> list[dict[str, Any]]:
