@@ -46,6 +46,12 @@ FILTERS = [
     Filters(sensors=("synthetic-eu-west-1",), countries=("US", "CN")),
     Filters(honeypots=("cowrie",), since=T0 + dt.timedelta(hours=3)),
     Filters(honeypots=("nothing",)),
+    # not on whole hours: whole hours from the rollups, the partial first and last hour from events
+    Filters(since=T0 + dt.timedelta(hours=2, minutes=17, seconds=3), until=T0 + dt.timedelta(days=2, minutes=42)),
+    Filters(since=T0 + dt.timedelta(minutes=59, seconds=59, microseconds=1), countries=("US",)),
+    Filters(until=T0 + dt.timedelta(days=1, hours=7, microseconds=5), sensors=("synthetic-eu-west-1",)),
+    Filters(since=T0 + dt.timedelta(hours=5, minutes=10), until=T0 + dt.timedelta(hours=5, minutes=50)),
+    Filters(since=T0 + dt.timedelta(hours=5, minutes=10), until=T0 + dt.timedelta(hours=6, minutes=50)),
 ]
 
 
@@ -59,7 +65,12 @@ def test_lake_has_one_rollup_file_per_event_file(lake: Path) -> None:
         assert got == sorted(f.name for f in files), r
 
 
-@pytest.mark.parametrize("f", FILTERS, ids=["all", "hours", "sensor+country", "honeypot+since", "none"])
+@pytest.mark.parametrize(
+    "f",
+    FILTERS,
+    ids=["all", "hours", "sensor+country", "honeypot+since", "none", "unaligned", "unaligned-since",
+         "unaligned-until", "within-an-hour", "across-one-boundary"],
+)  # fmt: skip
 def test_panels_from_rollups_equal_panels_from_raw_events(lake: Path, f: Filters) -> None:
     con = Lake(lake).connect()
     assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(True,)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
@@ -83,15 +83,43 @@ def _rollups_on(con: duckdb.DuckDBPyConnection) -> bool:
 def source(con: duckdb.DuckDBPyConnection, name: str, f: Filters) -> tuple[str, list[Any]]:
     """A subquery yielding rollup ``name``'s rows for the filters, and its parameters.
 
-    From the stored hourly rollups when they are complete and the time range is
-    whole hours; otherwise computed on the fly from the filtered events by the
-    same rollup SELECT, so both paths give the same rows.
+    From the stored hourly rollups when they are complete; a time range that
+    does not fall on whole hours takes its whole hours from the rollups and
+    only its partial first and last hour from the raw events, computed by the
+    same rollup SELECT (panels re-aggregate rollup rows, so the union is
+    exact). Without usable rollups (a writer mid-commit) everything comes from
+    the filtered events, by that same SELECT.
     """
-    if _rollups_on(con) and f.hour_aligned():
-        where, params = f.where(rollup=True)
-        return f"(SELECT * FROM rollup_{name} {where})", params
-    where, params = f.where()
-    return f"({ROLLUPS[name].select('events', where)})", params
+    r = ROLLUPS[name]
+    if not _rollups_on(con):
+        where, p = f.where()
+        return f"({r.select('events', where)})", p
+    cols = ", ".join(n for n, _ in r.keys + r.measures)
+    if f.hour_aligned():
+        where, p = f.where(rollup=True)
+        return f"(SELECT {cols} FROM rollup_{name} {where})", p
+    since = _naive_utc(f.since) if f.since is not None else None
+    until = _naive_utc(f.until) if f.until is not None else None
+    lo = _ceil_hour(since) if since is not None else None
+    hi = until.replace(minute=0, second=0, microsecond=0) if until is not None else None
+    if lo is not None and hi is not None and lo >= hi:  # within one or two partial hours: events only
+        where, p = f.where()
+        return f"({r.select('events', where)})", p
+    where, p = replace(f, since=lo, until=hi).where(rollup=True)
+    parts = [f"SELECT {cols} FROM rollup_{name} {where}"]
+    params: list[Any] = list(p)
+    for a, b in ((since, lo), (hi, until)):
+        if a is not None and b is not None and a < b:
+            where, p = replace(f, since=a, until=b).where()
+            parts.append(f"SELECT {cols} FROM ({r.select('events', where)})")
+            params += p
+    return "(" + " UNION ALL ".join(parts) + ")", params
+
+
+def _ceil_hour(t: dt.datetime) -> dt.datetime:
+    t = _naive_utc(t)
+    floor = t.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + dt.timedelta(hours=1)
 
 
 def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa.Table:

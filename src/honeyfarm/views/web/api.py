@@ -36,7 +36,7 @@ StateDep = Annotated[AppState, Depends(state)]
 
 
 def facts(st: AppState) -> dict[str, SensorFacts]:
-    return st.reader.run(lambda con: catalog(con, st.fleet), key="catalog")
+    return st.reader.run(lambda con: catalog(con, st.fleet), key="catalog", memo=True)
 
 
 def _utc(t: dt.datetime | None) -> dt.datetime | None:

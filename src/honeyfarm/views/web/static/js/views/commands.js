@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Commands: top command lines; pick one to list the sessions that ran it; pick a session to open it.
 
-import { getJSON, rowsOf, withParams } from '../api.js';
+import { getJSON, withParams } from '../api.js';
 import { bars, chartBox } from '../charts.js';
 import { card, h, replace } from '../dom.js';
 import { pagedTable } from '../table.js';
@@ -62,10 +62,11 @@ export default {
         } else {
           replace(sessTitle, 'Sessions that ran ', h('code', { class: 'cmd' }, command));
         }
-        const [top] = await Promise.all([panel(ctx, 'top-commands', { limit: 15 }, sig), cmds.reset(), sessions.reset()]);
+        // The chart shows the top of the table's first page: one top-commands query, not two.
+        const [top] = await Promise.all([cmds.reset(), sessions.reset()]);
         await bars(
           chartEl,
-          rowsOf(top).map((r) => ({ label: r.command, value: r.count, key: r.command, note: `${r.sessions} sessions, ${r.unique_ips} IPs` })),
+          top.slice(0, 15).map((r) => ({ label: r.command, value: r.count, key: r.command, note: `${r.sessions} sessions, ${r.unique_ips} IPs` })),
           { valueName: 'times', mono: true, labelWidth: 34, color: '#5fd4b4', onPick: (it) => ctx.setOption('command', it.key) },
         );
         if (command !== null) sessCard.scrollIntoView({ block: 'nearest' });

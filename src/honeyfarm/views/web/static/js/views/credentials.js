@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Credentials: top usernames, passwords and pairs (charts + paginated tables).
 
-import { rowsOf } from '../api.js';
 import { bars, chartBox } from '../charts.js';
 import { card } from '../dom.js';
 import { pagedTable } from '../table.js';
@@ -38,19 +37,13 @@ export default {
       grid('cols-3', card('Top usernames', charts.users), card('Top passwords', charts.passwords), card('Top username / password pairs', charts.pairs)),
       grid('cols-3', card('Usernames', tables.users.el), card('Passwords', tables.passwords.el), card('Pairs', tables.pairs.el)),
     );
-    const items = (ans, label) => rowsOf(ans).map((r) => ({ label: label(r), value: r.attempts, note: `${r.successes} successful` }));
+    const items = (rows, label) => rows.slice(0, 15).map((r) => ({ label: label(r), value: r.attempts, note: `${r.successes} successful` }));
     return {
       async load(c, sig) {
         ctx = c;
         signal = sig;
-        const [u, p, cr] = await Promise.all([
-          panel(ctx, 'top-usernames', { limit: 15 }, sig),
-          panel(ctx, 'top-passwords', { limit: 15 }, sig),
-          panel(ctx, 'top-credentials', { limit: 15 }, sig),
-          tables.users.reset(),
-          tables.passwords.reset(),
-          tables.pairs.reset(),
-        ]);
+        // The charts show the top of each table's first page: one query per panel, not two.
+        const [u, p, cr] = await Promise.all([tables.users.reset(), tables.passwords.reset(), tables.pairs.reset()]);
         const fmt = (v) => (v === null || v === undefined ? '∅' : v === '' ? '(empty)' : String(v));
         await Promise.all([
           bars(charts.users, items(u, (r) => fmt(r.username)), { valueName: 'attempts', mono: true }),

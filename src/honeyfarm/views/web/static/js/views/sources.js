@@ -93,10 +93,9 @@ export default {
         const ip = ctx.option('ip', null);
         ipCard.hidden = ip === null;
         if (ip !== null) replace(ipTitle, 'Sessions from ', h('code', null, ip));
-        const [tc, ta, cv] = await Promise.all([
+        // The AS and client charts show the top of their tables' first pages (one query each).
+        const [tc, , ta, cv] = await Promise.all([
           panel(ctx, 'top-countries', { limit: 12 }, sig),
-          panel(ctx, 'top-asns', { limit: 12 }, sig),
-          panel(ctx, 'client-versions', { limit: 12 }, sig),
           ips.reset(),
           asns.reset(),
           clients.reset(),
@@ -111,12 +110,12 @@ export default {
           ),
           bars(
             asnEl,
-            rowsOf(ta).map((r) => ({ label: `AS${r.asn} ${r.organisation ?? ''}`.trim(), value: r.events, note: `${r.unique_ips} unique IPs` })),
+            ta.slice(0, 12).map((r) => ({ label: `AS${r.asn} ${r.organisation ?? ''}`.trim(), value: r.events, note: `${r.unique_ips} unique IPs` })),
             { color: '#a48cf0', labelWidth: 30 },
           ),
           bars(
             clientsEl,
-            rowsOf(cv).map((r) => ({ label: r.client_version, value: r.sessions, note: `${r.unique_ips} unique IPs` })),
+            cv.slice(0, 12).map((r) => ({ label: r.client_version, value: r.sessions, note: `${r.unique_ips} unique IPs` })),
             { valueName: 'sessions', mono: true, color: '#e5d16a', labelWidth: 30 },
           ),
         ]);
