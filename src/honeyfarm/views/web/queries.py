@@ -121,19 +121,25 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
     a sensor is paid for while it runs, not only in the hours it was attacked.
     """
     src, params = source(con, "sessions", f)
-    # One scan gives every sensor and the totals (unique IPs and sessions are not additive).
+    # Sessions are per sensor (the session key hashes the sensor), so the totals of events,
+    # sessions and logins are sums over sensors; only unique IPs need a distinct count of their own.
     _, all_rows = _fetch(
         con,
         f"""SELECT sensor, sum(events)::BIGINT, count(DISTINCT session_key), count(DISTINCT src_ip),
-        sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen), grouping(sensor) AS total
-        FROM {src} GROUP BY GROUPING SETS ((sensor), ())""",
+        sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen)
+        FROM {src} GROUP BY sensor""",
         params,
     )
-    rows = [r[:-1] for r in all_rows if not r[-1] and r[0] is not None]
-    tot = next((r for r in all_rows if r[-1]), None)
-    total_cols = ("events", "sessions", "unique_ips", "logins", "successes", "first_seen", "last_seen")
-    totals = dict(zip(total_cols, (jsonable(v) for v in tot[1:-1]), strict=True)) if tot else {}
-    totals = {k: (0 if v is None and k not in ("first_seen", "last_seen") else v) for k, v in totals.items()}
+    ips = con.execute(f"SELECT count(DISTINCT src_ip) FROM {src}", params or None).fetchone()
+    rows = [r for r in all_rows if r[0] is not None]
+    firsts = [r[6] for r in all_rows if r[6] is not None]
+    lasts = [r[7] for r in all_rows if r[7] is not None]
+    totals = {
+        "events": sum(r[1] for r in all_rows), "sessions": sum(r[2] for r in all_rows),
+        "unique_ips": ips[0] if ips else 0, "logins": sum(r[4] for r in all_rows),
+        "successes": sum(r[5] for r in all_rows), "first_seen": jsonable(min(firsts)) if firsts else None,
+        "last_seen": jsonable(max(lasts)) if lasts else None,
+    }  # fmt: skip
     csrc, cparams = source(con, "commands", f)
     commands = dict(
         con.execute(f"SELECT sensor, sum(count)::BIGINT FROM {csrc} GROUP BY 1", cparams or None).fetchall()
