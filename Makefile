@@ -48,7 +48,7 @@ bench-sensor: install system-deps
 
 # Every view at 10M events (builds and caches the lake under bench/out/ on first use).
 bench-dashboard: install
-	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/dashboard.py --no-explain
 
 # Re-take the screenshots in docs/screenshots/ (the browser tests, saving their PNGs there).
 screenshots: install system-deps
