@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +29,18 @@ def cli_env(**extra: str) -> dict[str, str]:
     env["COLUMNS"] = "250"
     env.update(extra)
     return env
+
+
+def hf(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``honeyfarm ARGS`` as a subprocess (``python -m honeyfarm.cli``), with :func:`cli_env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "honeyfarm.cli", *args],
+        cwd=cwd,
+        env=env if env is not None else cli_env(),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+    )

@@ -8,30 +8,17 @@ import io
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fixture_events import EVENTS, build_lake, connect, to_line, write_logs
-from lakeutil import cli_env
+from lakeutil import cli_env, hf
 
 from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
 from honeyfarm.enrich.geoip import GEO_SCHEMA, default_asn_db
 from honeyfarm.eventids import EVENT_IDS
 from honeyfarm.views.render import _json_default
-
-
-def hf(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "honeyfarm.cli", *args],
-        cwd=cwd,
-        env=env if env is not None else cli_env(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=180,
-    )
 
 
 def ok(p: subprocess.CompletedProcess[str]) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from lakeutil import query
+from lakeutil import hf, query
 from webutil import (
     HASSH_A,
     HASSH_B,
@@ -41,7 +41,6 @@ from webutil import (
     TestClient,
     build_lake,
     cowrie_records,
-    hf,
     serve_env,
     serving,
     write_ttylog,

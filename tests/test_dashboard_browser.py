@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webutil import Served, hf, start_serve, stop_serve
+from lakeutil import hf
+from webutil import Served, start_serve, stop_serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():

@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from lakeutil import hf
 from pydantic import ValidationError
 from webutil import (
     TOTAL_EVENTS,
@@ -31,7 +32,6 @@ from webutil import (
     TestClient,
     build_lake,
     free_port,
-    hf,
     listening,
     serve_env,
     start_serve,

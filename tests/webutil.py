@@ -227,21 +227,6 @@ def write_ttylog(spool: Path, session: str, frames: list[tuple[float, str]] | No
 # ------------------------------------------------------------------ processes
 
 
-def hf(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """``honeyfarm ARGS`` as a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "honeyfarm.cli", *args],
-        cwd=cwd,
-        env=env if env is not None else cli_env(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=timeout,
-    )
-
-
 def serve_env(**extra: str) -> dict[str, str]:
     """:func:`cli_env` without dashboard credentials from the caller's environment (unless given in ``extra``)."""
     env = cli_env(**extra)

@@ -280,18 +280,22 @@ def _present(con: duckdb.DuckDBPyConnection, f: Filters, pattern: str) -> bool:
     return bool(row and row[0])
 
 
-def _events_where(f: Filters, pattern: str) -> tuple[str, list[Any]]:
+def _breakdowns(
+    con: duckdb.DuckDBPyConnection, f: Filters, pattern: str, select: str, sqls: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """Tables over the filtered events whose eventid matches ``pattern`` (``b`` in each SQL), or not present."""
+    if not _present(con, f, pattern):
+        return {"present": False}
     where, params = f.where("eventid LIKE ?")
-    return where, [*params, pattern]
+    out: dict[str, Any] = {"present": True}
+    for name, sql in sqls:
+        cols, rows = _fetch(con, f"WITH b AS (SELECT {select} FROM events {where}) {sql}", [*params, pattern])
+        out[name] = table(cols, rows)
+    return out
 
 
 def vpc(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str, Any]:
-    if not _present(con, f, "aws.vpcflow.%"):
-        return {"present": False}
-    where, params = _events_where(f, "aws.vpcflow.%")
-    base = f"SELECT * FROM events {where}"
-    out: dict[str, Any] = {"present": True}
-    for name, sql in (
+    sqls = (
         ("by_country", f"""SELECT src_country AS country, any_value(src_country_name) AS name, count(*) AS flows,
             count(*) FILTER (WHERE eventid = 'aws.vpcflow.reject') AS rejected, count(DISTINCT src_ip) AS unique_ips,
             sum(TRY_CAST(extra->>'$.bytes' AS BIGINT))::BIGINT AS bytes
@@ -301,19 +305,12 @@ def vpc(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str, Any
             FROM b WHERE dst_port IS NOT NULL GROUP BY 1, 2 ORDER BY flows DESC, 1 LIMIT {int(limit)}"""),
         ("by_action", """SELECT split_part(eventid, '.', 3) AS action, count(*) AS flows,
             count(DISTINCT src_ip) AS unique_ips FROM b GROUP BY 1 ORDER BY flows DESC, 1"""),
-    ):  # fmt: skip
-        cols, rows = _fetch(con, f"WITH b AS ({base}) {sql}", params)
-        out[name] = table(cols, rows)
-    return out
+    )  # fmt: skip
+    return _breakdowns(con, f, "aws.vpcflow.%", "*", sqls)
 
 
 def route53(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str, Any]:
-    if not _present(con, f, "aws.route53%"):
-        return {"present": False}
-    where, params = _events_where(f, "aws.route53%")
-    base = f"SELECT *, extra->>'$.query_name' AS qname, extra->>'$.query_type' AS qtype FROM events {where}"
-    out: dict[str, Any] = {"present": True}
-    for name, sql in (
+    sqls = (
         ("top_queries", f"""SELECT qname AS query_name, count(*) AS queries, count(DISTINCT src_ip) AS resolvers,
             min(ts) AS first_seen, max(ts) AS last_seen FROM b WHERE qname IS NOT NULL
             GROUP BY 1 ORDER BY queries DESC, 1 LIMIT {int(limit)}"""),
@@ -322,10 +319,10 @@ def route53(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str,
         ("by_country", f"""SELECT src_country AS country, any_value(src_country_name) AS name, count(*) AS queries,
             count(DISTINCT src_ip) AS resolvers FROM b WHERE src_country IS NOT NULL
             GROUP BY 1 ORDER BY queries DESC, 1 LIMIT {int(limit)}"""),
-    ):  # fmt: skip
-        cols, rows = _fetch(con, f"WITH b AS ({base}) {sql}", params)
-        out[name] = table(cols, rows)
-    return out
+    )  # fmt: skip
+    return _breakdowns(
+        con, f, "aws.route53%", "*, extra->>'$.query_name' AS qname, extra->>'$.query_type' AS qtype", sqls
+    )
 
 
 # ---------------------------------------------------------------------- meta
