@@ -23,7 +23,6 @@ router = APIRouter(prefix="/api")
 MAX_VALUES = 100
 NOTHING = "\x00no-such-sensor"  # a sensor filter that matches no event (region with no sensors)
 
-Text = Annotated[str, Query(max_length=200)]
 Limit = Annotated[int | None, Query(ge=1, le=500, description="Rows per page.")]
 Offset = Annotated[int, Query(ge=0, le=10_000, description="Rows to skip.")]
 
@@ -74,8 +73,6 @@ def filters(
         }
         sensors = (sensors & chosen) if sensors else chosen
         sensors = sensors or {NOTHING}
-    elif sensor and not sensors:
-        sensors = {NOTHING}
     return Filters(
         since=since, until=until, sensors=tuple(sorted(sensors)), countries=tuple(sorted(set(country))),
         honeypots=tuple(sorted(set(honeypot))),
