@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,27 @@ def test_missing_rollup_falls_back_to_raw_then_writer_repairs_it(tmp_path: Path)
     ingest([str(logs[1])], CFG, root)  # the next writer rebuilds what is missing
     assert victim.exists()
     assert lk.rollups_usable()
+
+
+def test_changed_rollup_definition_is_never_read_and_is_rebuilt(tmp_path: Path, monkeypatch: Any) -> None:
+    """Rollup directories carry a hash of their definition: files of an older definition (a lake written
+    before a column was added) are not read as the new one; the next writer replaces them."""
+    logs = write_demo_logs(tmp_path / "logs", events=3000, days=2)
+    root = tmp_path / "lake"
+    ingest([str(logs[0])], CFG, root)
+    lk = Lake(root)
+    expected = PANELS["top-commands"].func(lk.connect(), Filters(), limit=20).to_pylist()
+    old = rollup.rollup_dir(root, "commands")
+    changed = dataclasses.replace(rollup.ROLLUPS["commands"], measures=(("count", "count(*)"), ("n2", "count(*)")))
+    monkeypatch.setitem(rollup.ROLLUPS, "commands", changed)
+    assert rollup.rollup_dir(root, "commands") != old
+    assert not lk.rollups_usable()  # the new definition has no files yet: panels read the events
+    con = lk.connect()
+    assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(False,)]
+    assert PANELS["top-commands"].func(con, Filters(), limit=20).to_pylist() == expected
+    ingest([str(logs[1])], CFG, root)  # the next writer builds the new definition for every date
+    assert lk.rollups_usable() and not old.exists()
+    assert any(rollup.rollup_dir(root, "commands").glob("date=*/*.parquet"))
 
 
 def test_compaction_replaces_rollups_of_compacted_files(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ over a file, once over the filtered ``events`` view, so their results agree.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,8 +137,19 @@ ROLLUPS: dict[str, Rollup] = {
 }
 
 
+def fingerprint(name: str) -> str:
+    """A short hash of a rollup's definition: part of its directory name.
+
+    Changing a rollup (a key, a measure, its filter) changes the directory, so
+    files of the old definition are never read as the new one: readers see the
+    rollup as missing and answer from the events until a writer has rebuilt it,
+    and :func:`sync` deletes the old directory.
+    """
+    return hashlib.sha256(repr(ROLLUPS[name]).encode()).hexdigest()[:10]
+
+
 def rollup_dir(lake_root: Path, name: str) -> Path:
-    return lake_root / "_rollup" / name
+    return lake_root / "_rollup" / f"{name}-{fingerprint(name)}"
 
 
 def rollup_path(lake_root: Path, name: str, event_file: Path) -> Path:
@@ -184,6 +197,11 @@ def sync(
     ``event_files`` maps a date to that partition's event files. Rollups of
     files no longer there (compacted away) are deleted; missing ones are built.
     """
+    current = {rollup_dir(lake_root, n).name for n in ROLLUPS}
+    if (lake_root / "_rollup").is_dir():
+        for d in (lake_root / "_rollup").iterdir():
+            if d.name not in current:
+                shutil.rmtree(d)  # an old definition (or an old layout): rebuilt below under its new name
     missing: list[Path] = []
     for date, files in event_files.items():
         names = {f.name for f in files}
