@@ -224,11 +224,10 @@ def sessions(
     if ip:
         conds.append("src_ip = ?")
         params = [*params, ip]
+    csrc, cparams = source(con, "commands", f)
     if command is not None:
-        csrc, cparams = source(con, "commands", f)
         conds.append(f"session_key IN (SELECT session_key FROM {csrc} WHERE command = ?)")
         params = [*params, *cparams, command]
-    csrc2, cparams2 = source(con, "commands", f)
     sql = f"""WITH s AS (
         SELECT sensor, session, any_value(session_key) AS session_key, any_value(src_ip) AS src_ip,
                any_value(src_country) AS country, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
@@ -236,9 +235,9 @@ def sessions(
         FROM {src} WHERE {" AND ".join(conds)} GROUP BY sensor, session
         ORDER BY events DESC, first_seen, sensor, session LIMIT {int(limit) + 1} OFFSET {int(offset)})
     SELECT s.sensor, s.session, s.src_ip, s.country, s.first_seen, s.last_seen, s.events,
-           coalesce((SELECT sum(count) FROM {csrc2} c WHERE c.session_key = s.session_key), 0)::BIGINT AS commands
+           coalesce((SELECT sum(count) FROM {csrc} c WHERE c.session_key = s.session_key), 0)::BIGINT AS commands
     FROM s ORDER BY events DESC, first_seen, sensor, session"""
-    cols, rows = _fetch(con, sql, [*params, *cparams2])
+    cols, rows = _fetch(con, sql, [*params, *cparams])
     return table(cols, rows, limit, offset)
 
 
