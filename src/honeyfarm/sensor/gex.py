@@ -27,6 +27,8 @@ from asyncssh.kex_dh import _group14_g, _group14_p, _group16_g, _group16_p, _gro
 from asyncssh.misc import ProtocolError
 from asyncssh.packet import MPInt
 
+from honeyfarm.sensor import ffdh
+
 DH_GRP_MIN, DH_GRP_MAX = 2048, 8192
 SYSTEM_MODULI = Path("/etc/ssh/moduli")
 MSG_KEX_DH_GEX_REQUEST_OLD, MSG_KEX_DH_GEX_REQUEST = 30, 34
@@ -88,8 +90,8 @@ def fallback_group(hi: int) -> tuple[int, int]:
     return _group18_g, _group18_p
 
 
-class OpenSSHGex(_KexDHGex):
-    """asyncssh's group exchange with sshd's group choice."""
+class OpenSSHGex(ffdh.IntKexDHGex):
+    """asyncssh's group exchange with sshd's group choice (and integer DH, see ffdh)."""
 
     moduli_path: str | None = str(SYSTEM_MODULI)
 
@@ -123,6 +125,8 @@ class OpenSSHGex(_KexDHGex):
 
 
 def install(moduli_path: str | None = str(SYSTEM_MODULI)) -> None:
-    """Serve ``diffie-hellman-group-exchange-sha256`` with :class:`OpenSSHGex`."""
+    """Serve ``diffie-hellman-group-exchange-sha256`` with :class:`OpenSSHGex`, every other
+    finite-field DH algorithm with :mod:`honeyfarm.sensor.ffdh`."""
+    ffdh.install()
     OpenSSHGex.moduli_path = moduli_path
     _kex_handlers[b"diffie-hellman-group-exchange-sha256"] = (OpenSSHGex, sha256, ())
