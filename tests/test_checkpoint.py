@@ -491,34 +491,42 @@ def _compress(kind: str, data: bytes) -> bytes:
 @pytest.mark.parametrize("batch_bytes", [4096, 256 * 1024 * 1024], ids=["small-batches", "default-batch"])
 @pytest.mark.parametrize("kind", ["gzip", "zstd"])
 def test_compressed_file_cut_short_loses_nothing_once_complete(tmp_path: Path, kind: str, batch_bytes: int) -> None:
-    """A compressed file read while still being written (stream cut short) resumes exactly once finished."""
+    """A compressed file read while cut short (damaged, or still being written) resumes exactly once whole.
+
+    The cut is reported as damage (an error and one dead letter holding the cut-off line), not as
+    pending: only a plain file can still be growing.
+    """
     data = lines("z", 0, 2000)
     full = _compress(kind, data)
     src = tmp_path / f"cowrie.json.1.{'gz' if kind == 'gzip' else 'zst'}"
     lake = tmp_path / "lake"
     src.write_bytes(full[: len(full) * 2 // 3])
     r1 = ingest([str(src)], cfg(batch_bytes), lake)
-    assert r1.errors == []
-    # Whole lines before the cut are kept (about 2/3 of the file), the rest waits.
+    assert len(r1.errors) == 1 and "stream truncated" in r1.errors[0], r1.errors
+    assert r1.pending == []
+    # Whole lines before the cut are kept (about 2/3 of the file), the cut-off one is a dead letter.
     assert 1000 < r1.ingested < 2000
+    assert r1.dead_letter == 1
     src.write_bytes(full)
     r2 = ingest([str(src)], cfg(batch_bytes), lake)
     assert r2.errors == []
     # Every record once: none lost at the cut, none split into two bad halves.
     assert_exact(lake, 2000)
     assert r1.ingested + r2.ingested == 2000
-    assert r2.duplicates == 0
-    assert (r1.dead_letter, r2.dead_letter) == (0, 0), "a record cut by the end of the stream is not a bad record"
-    assert query(lake, "SELECT count(*) FROM dead_letter") == [(0,)]
+    assert (r2.duplicates, r2.dead_letter) == (0, 0)
+    [(line, reason)] = query(lake, "SELECT line, reason FROM dead_letter")
+    assert line == r1.ingested + 1 and "truncated" in reason
 
 
 @pytest.mark.parametrize("kind", ["gzip", "zstd"])
-def test_compressed_file_cut_short_reports_pending(tmp_path: Path, kind: str) -> None:
-    """The unfinished rest of a cut compressed stream is reported as pending, as for a plain file."""
+def test_compressed_file_cut_short_is_damage_not_pending(tmp_path: Path, kind: str) -> None:
+    """The unfinished rest of a cut compressed stream is reported as damage with its offset, not as pending."""
     data = lines("z", 0, 2000)
     full = _compress(kind, data)
     src = tmp_path / "cowrie.json.1.gz"
     src.write_bytes(full[: len(full) * 2 // 3])
     r = ingest([str(src)], NO_GEO, tmp_path / "lake")
     assert r.ingested < 2000
-    assert [p["file"] for p in r.pending] == [str(src)]
+    assert r.pending == []
+    assert [e.split(":")[0] for e in r.errors] == [str(src)]
+    assert f"at byte {len(full) * 2 // 3}" in r.errors[0]

@@ -200,10 +200,17 @@ def test_unknown_panel_exits_2_naming_it(lake: Path, tmp_path: Path) -> None:
     assert p.stdout == ""
 
 
-def test_report_on_missing_lake_prints_empty_panels(tmp_path: Path) -> None:
-    out = json.loads(ok(hf("report", "top-ips", "--lake", "nowhere", "--json", cwd=tmp_path)))
-    assert out == []
+def test_report_on_missing_lake_is_an_error(tmp_path: Path) -> None:
+    p = hf("report", "top-ips", "--lake", "nowhere", "--json", cwd=tmp_path)
+    assert p.returncode == 1 and p.stdout == ""
+    assert "no lake at nowhere" in p.stderr  # more in test_cli_edges.py
     assert not (tmp_path / "nowhere").exists()  # reading does not create a lake
+
+
+def test_report_on_an_empty_lake_directory_prints_empty_panels(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    out = json.loads(ok(hf("report", "top-ips", "--lake", "empty", "--json", cwd=tmp_path)))
+    assert out == []
 
 
 # ------------------------------------------------------------------- query
@@ -258,9 +265,9 @@ def test_eventids_human_lists_every_id(tmp_path: Path) -> None:
 
 
 def test_geoip_json(tmp_path: Path) -> None:
-    out = json.loads(ok(hf("geoip", "8.8.8.8", "10.0.0.1", "not-an-ip", "--json", cwd=tmp_path)))
+    out = json.loads(ok(hf("geoip", "8.8.8.8", "10.0.0.1", "::1", "--json", cwd=tmp_path)))
     assert [list(r) for r in out] == [GEO_SCHEMA.names] * 3
-    assert [r["ip"] for r in out] == ["8.8.8.8", "10.0.0.1", "not-an-ip"]
+    assert [r["ip"] for r in out] == ["8.8.8.8", "10.0.0.1", "::1"]
     assert out[0]["src_country"] == "US"
     assert isinstance(out[0]["src_lat"], float) and isinstance(out[0]["src_lon"], float)
     if default_asn_db() is not None:

@@ -152,7 +152,8 @@ def test_meta_lists_filter_choices_and_lake_span(client: TestClient, world: Worl
     assert [p["name"] for p in m["panels"]] == list(PANELS)
     assert all(p["doc"] == PANELS[p["name"]].doc for p in m["panels"])
     assert m["auth"] is False
-    assert m["version"] and Path(m["lake"]) == world.lake
+    assert m["version"] and m["lake"] == world.lake.name  # its name only, not where it lives
+    assert m["outside_window"] == 0 and set(m["window"]) == {"since", "until"}
 
 
 # -------------------------------------------------------------------------- panels

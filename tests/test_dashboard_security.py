@@ -84,7 +84,8 @@ def open_client(lake: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def auth_client(lake: Path) -> Iterator[TestClient]:
-    cfg = ServeConfig(host="0.0.0.0", token=TOKEN, password=PASSWORD)
+    # The failed-login limit (tests/test_dashboard_hardening.py) is lifted: the matrix below fails on purpose.
+    cfg = ServeConfig(host="0.0.0.0", token=TOKEN, password=PASSWORD, max_auth_failures=0)
     with TestClient(create_app(lake, cfg), base_url=BASE) as c:
         yield c
 
@@ -166,8 +167,8 @@ def test_check_bind_refuses_non_loopback_without_credentials(host: str) -> None:
     problem = check_bind(ServeConfig(host=host))
     assert problem is not None
     assert TOKEN_ENV in problem and PASSWORD_ENV in problem
-    assert check_bind(ServeConfig(host=host, token=TOKEN)) is None
-    assert check_bind(ServeConfig(host=host, password=PASSWORD)) is None
+    assert check_bind(ServeConfig(host=host, token=TOKEN, insecure=True)) is None
+    assert check_bind(ServeConfig(host=host, password=PASSWORD, insecure=True)) is None
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
@@ -182,7 +183,7 @@ def test_credentials_validation_and_environment() -> None:
             ServeConfig.model_validate(bad)
     cfg = with_env(ServeConfig(), {TOKEN_ENV: TOKEN, PASSWORD_ENV: PASSWORD})
     assert (cfg.token, cfg.password, cfg.auth_enabled) == (TOKEN, PASSWORD, True)
-    mine = "m" * 30
+    mine = "mine-" + TOKEN
     assert with_env(ServeConfig(token=mine), {TOKEN_ENV: TOKEN}).token == mine  # the file wins
     assert with_env(ServeConfig(), {TOKEN_ENV: ""}).auth_enabled is False
     with pytest.raises(ValidationError):
@@ -201,7 +202,7 @@ def test_config_file_serve_table(tmp_path: Path) -> None:
         tmp_path / "c.pem",
         tmp_path / "k.pem",
     )
-    assert check_bind(cfg) is None
+    assert check_bind(cfg) is None  # TLS: no --insecure needed
     for body in ('[serve]\ntoken = "short"\n', '[serve]\npassword = "short"\n', '[serve]\ntls_cert = "c.pem"\n',
                  '[serve]\nhots = "0.0.0.0"\n'):  # fmt: skip
         p.write_text(body)
@@ -343,11 +344,12 @@ def test_non_ascii_token_works_as_bearer_too(lake: Path) -> None:
 
 @pytest.fixture(scope="module")
 def auth_server(lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``honeyfarm serve --host 0.0.0.0`` with a token and a password from the environment; reached via 127.0.0.1."""
+    """``honeyfarm serve --host 0.0.0.0 --insecure`` with a token and a password from the environment; reached
+    via 127.0.0.1 (its config file lifts the failed-login limit: the tests fail on purpose)."""
     env = serve_env(**{TOKEN_ENV: TOKEN, PASSWORD_ENV: PASSWORD})
-    srv = start_serve(
-        "--lake", str(lake), "--host", "0.0.0.0", "--port", "0", cwd=tmp_path_factory.mktemp("auth"), env=env
-    )
+    cwd = tmp_path_factory.mktemp("auth")
+    (cwd / "honeyfarm.toml").write_text("[serve]\nmax_auth_failures = 0\n")
+    srv = start_serve("--lake", str(lake), "--host", "0.0.0.0", "--port", "0", "--insecure", cwd=cwd, env=env)
     try:
         yield srv
     finally:

@@ -257,6 +257,12 @@ def test_write_json_escapes_everything_outside_ascii() -> None:
         ("line\nbreak\r", "line\\x0abreak\\x0d"),
         ("\u202eabc\u2066", "\\u202eabc\\u2066"),
         ("café ✓", "café ✓"),
+        # invisible characters, as the web UI shows them: zero-width space/joiner, BOM,
+        # soft hyphen, Arabic letter mark, line separator, Hangul filler, a tag character
+        ("ad\u200bmin\u200d", "ad\\u200bmin\\u200d"),
+        ("\ufeffroot\xad", "\\ufeffroot\\xad"),
+        ("\u061cx\u2028y\u3164", "\\u061cx\\u2028y\\u3164"),
+        ("a\U000e0041", "a\\ue0041"),
     ],
 )
 def test_escape_terminal(raw: str, shown: str) -> None:

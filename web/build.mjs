@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
 import { feature, merge } from 'topojson-client';
 import { geoArea, geoCentroid } from 'd3-geo';
@@ -40,7 +41,60 @@ mkdirSync(join(out, 'fonts'), { recursive: true });
 mkdirSync(join(out, 'licenses'), { recursive: true });
 
 // ------------------------------------------------------------------ ECharts
-copyFileSync(join(pkgDir('echarts'), 'dist', 'echarts.min.js'), join(out, 'echarts.min.js'));
+// Attacker text (usernames, commands, sensor names, ...) becomes label text,
+// series and data names, and ECharts/zrender key some dictionaries by those
+// strings in plain objects: a label "__proto__" or "constructor" then reads
+// Object.prototype itself out of zrender's text-width LRU cache, and the cache
+// writes its list links (next/prev/key) onto it, which breaks every later chart
+// ("i.step is not a function"). The built file is patched here, each patch an
+// exact string that must occur exactly as often as stated: a new ECharts
+// version without it fails the build instead of silently dropping the fix.
+const ECHARTS_PATCHES = [
+  // zrender core/LRU.js (text width per font, colours, images): the key map
+  ['zrender LRU map', 'this._map={},this._maxSize=t}', 'this._map=Object.create(null),this._maxSize=t}', 1],
+  ['zrender LRU clear', 'this._map={}},t.prototype.len=', 'this._map=Object.create(null)},t.prototype.len=', 1],
+  // echarts model/mixin/palette.ts: colour picked per series / data name
+  ['palette name map', 's.paletteNameMap=s.paletteNameMap||{};', 's.paletteNameMap=s.paletteNameMap||Object.create(null);', 1],
+  ['palette name map reset', 'e(t).paletteNameMap={}', 'e(t).paletteNameMap=Object.create(null)', 1],
+  // echarts data/SeriesData.ts: ids made from repeated data names
+  ['series data name counts', 'this._nameRepeatCount={}', 'this._nameRepeatCount=Object.create(null)', 1],
+  // echarts component/legend/LegendModel.ts: legend toggles keyed by series name
+  [
+    'legend selected map',
+    'this.mergeDefaultAndTheme(t,n),t.selected=t.selected||{}',
+    'this.mergeDefaultAndTheme(t,n),t.selected=Object.assign(Object.create(null),t.selected)',
+    1,
+  ],
+];
+// `x.hasOwnProperty(k)` calls the dictionary's own method, which a key named
+// "hasOwnProperty" replaces and a prototype-less map does not have: every such
+// call on a plain identifier path becomes Object.prototype.hasOwnProperty.call.
+const OWN_CALL = /(?<![\w$.])([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\.hasOwnProperty\(/g;
+const OWN_CALLS_MIN = 40;
+
+function patchEcharts(code) {
+  let s = code;
+  for (const [name, from, to, count] of ECHARTS_PATCHES) {
+    const found = s.split(from).length - 1;
+    if (found !== count) die(`echarts.min.js patch "${name}": expected ${count} occurrence(s) of ${JSON.stringify(from)}, found ${found} (ECharts changed: review the patch)`);
+    s = s.split(from).join(to);
+  }
+  let calls = 0;
+  s = s.replace(OWN_CALL, (_, obj) => {
+    calls++;
+    return `Object.prototype.hasOwnProperty.call(${obj},`;
+  });
+  if (calls < OWN_CALLS_MIN) die(`echarts.min.js patch "own property calls": only ${calls} rewritten (expected at least ${OWN_CALLS_MIN})`);
+  try {
+    new vm.Script(s, { filename: 'echarts.min.js' });
+  } catch (err) {
+    die(`echarts.min.js no longer parses after patching: ${err.message}`);
+  }
+  return { code: s, calls };
+}
+
+const echartsPatched = patchEcharts(readFileSync(join(pkgDir('echarts'), 'dist', 'echarts.min.js'), 'utf8'));
+writeFileSync(join(out, 'echarts.min.js'), echartsPatched.code);
 
 // ------------------------------------------------------------------ world map
 // Natural Earth 1:110m countries, plus the countries that only the 1:50m file
@@ -249,7 +303,8 @@ writeFileSync(
   [
     'Third-party files in this directory (copied from the npm registry by web/build.mjs):',
     '',
-    `  echarts.min.js              Apache ECharts ${versions.echarts} (Apache-2.0; bundles zrender ${versions.zrender}, BSD-3-Clause, and tslib ${versions.tslib}, 0BSD)`,
+    `  echarts.min.js              Apache ECharts ${versions.echarts} (Apache-2.0; bundles zrender ${versions.zrender}, BSD-3-Clause, and tslib ${versions.tslib}, 0BSD),`,
+    '                              patched by web/build.mjs: dictionaries keyed by data names have no prototype',
     `  world.geo.json              Natural Earth country shapes (public domain) from world-atlas ${versions['world-atlas']} (ISC),`,
     `                              converted with topojson-client ${versions['topojson-client']} (ISC) and d3-geo ${versions['d3-geo']} (ISC),`,
     `                              codes and names from i18n-iso-countries ${versions['i18n-iso-countries']} (MIT)`,
@@ -261,6 +316,15 @@ writeFileSync(
 // ------------------------------------------------------------------ stamp (last)
 writeFileSync(
   join(out, '.built'),
-  JSON.stringify({ built: new Date().toISOString(), countries: all.length, packages: versions }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      built: new Date().toISOString(),
+      countries: all.length,
+      packages: versions,
+      echarts_patches: [...ECHARTS_PATCHES.map(([name]) => name), `own property calls (${echartsPatched.calls})`],
+    },
+    null,
+    2,
+  ) + '\n',
 );
 console.log(`web assets: ${out} (${all.length} countries; echarts ${versions.echarts})`);

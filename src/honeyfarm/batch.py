@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from honeyfarm.collect.decompress import Damage
 from honeyfarm.collect.files import (
     Block,
     StagedSource,
@@ -116,9 +117,16 @@ class _Batch:
         self.completions: list[Callable[[], None]] = []
 
     def add(
-        self, path: Path, head: bytes, fmt: Format, block: Block, max_record: int, staged: StagedSource | None = None
+        self,
+        path: Path,
+        head: bytes,
+        fmt: Format,
+        block: Block,
+        max_record: int,
+        staged: StagedSource | None = None,
+        label: str | None = None,
     ) -> None:
-        label = staged.label if staged is not None else str(path)
+        label = label or (staged.label if staged is not None else str(path))
         for line_no, capped, size in block.oversized:
             reason = f"record longer than ingest.max_record_bytes ({max_record} bytes)"
             self.dead.append(_Dead(label, head, line_no, fmt.name, reason, capped, size))
@@ -168,6 +176,12 @@ class _Batch:
         self.tables.setdefault(fmt.name, []).append(
             pa.RecordBatch.from_arrays([pa.array(rows), text], names=["_row", "line"])
         )
+
+    def add_damage(self, label: str, head: bytes, fmt: str, damage: Damage, line: int, fragment: bytes) -> str:
+        """Record a compressed file that stops decoding early as one dead letter; return its error line."""
+        self.dead.append(_Dead(label, head, line, fmt, damage.describe(), fragment, len(fragment)))
+        cut = f"; its last {len(fragment):,} bytes are a cut-off line (kept in dead_letter)" if fragment else ""
+        return f"{label}: {damage.describe()}; read the {line - 1:,} lines before it{cut}"
 
     def locate(self, row: int) -> tuple[_Segment, int]:
         """The segment of global row ``row`` and the line's index in it."""

@@ -9,17 +9,20 @@ ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from honeyfarm.collect.ship_config import ShipConfig
 from honeyfarm.collect.ship_config import resolve_relative as _resolve_ship
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.config import resolve_relative as _resolve_sensor
+from honeyfarm.timewindow import DEFAULT_MAX_FUTURE_SECONDS, DEFAULT_MIN, EARLIEST, TimeWindow
+from honeyfarm.validation import describe
 from honeyfarm.views.web.settings import FleetConfig, ServeConfig
 from honeyfarm.views.web.settings import resolve_relative as _resolve_serve
 
@@ -57,6 +60,27 @@ class IngestConfig(_Strict):
     )
     threads: Annotated[int, Field(ge=1, le=256)] = Field(2, description="DuckDB worker threads.")
     memory_limit: str = Field("2GB", description="DuckDB memory limit while ingesting.")
+    # TOML has a datetime type, but a quoted string is accepted too: hence strict=False.
+    min_timestamp: Annotated[dt.datetime, Field(strict=False)] = Field(
+        DEFAULT_MIN,
+        description="Records dated before this (UTC if no zone; 1970 or later) go to dead-letter: a sensor "
+        "with a broken clock or a forged timestamp.",
+    )
+    max_future_seconds: Annotated[int, Field(ge=0, le=10 * 366 * 86_400)] = Field(
+        DEFAULT_MAX_FUTURE_SECONDS,
+        description="Records dated more than this many seconds after the ingest time go to dead-letter.",
+    )
+
+    @field_validator("min_timestamp")
+    @classmethod
+    def _min_timestamp_utc(cls, v: dt.datetime) -> dt.datetime:
+        v = v if v.tzinfo else v.replace(tzinfo=dt.UTC)
+        if v < EARLIEST:
+            raise ValueError("must be 1970-01-01T00:00:00Z or later")
+        return v.astimezone(dt.UTC)
+
+    def window(self) -> TimeWindow:
+        return TimeWindow.of(self.min_timestamp, self.max_future_seconds)
 
 
 class GeoIPConfig(_Strict):
@@ -128,14 +152,7 @@ class ConfigError(Exception):
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration in {source}:"]
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        if e["type"] == "extra_forbidden":
-            lines.append(f"  {loc}: unknown key")
-        else:
-            lines.append(f"  {loc}: {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(lines)
+    return f"invalid configuration in {source}: {describe(err)}"
 
 
 def parse_config(data: dict[str, Any], source: str = "<dict>") -> Config:

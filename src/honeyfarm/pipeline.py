@@ -28,15 +28,12 @@ re-read batch's events duplicates, which step 4 drops.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -55,11 +52,13 @@ from honeyfarm.collect.files import (
     StagedSource,
     expand_paths,
     first_lines,
-    read_head,
+    read_head_damage,
 )
+from honeyfarm.collect.follow import FollowedFiles, sleep_unless_stopped
 from honeyfarm.config import Config
 from honeyfarm.enrich.geoip import GeoIP
 from honeyfarm.formats import detect_format, get_format
+from honeyfarm.lake.nospace import NoSpaceError, is_no_space
 from honeyfarm.lake.store import Lake
 from honeyfarm.schema import EVENT_COLUMN_NAMES, GEO_COLUMNS
 from honeyfarm.sql import sql_path, sql_paths
@@ -93,6 +92,9 @@ class Ingestor:
         self.result = IngestResult()
         self._touched: set[str] = set()
         self._states: dict[str, _StateFile] = {}  # remote sources' position files, saved after each commit
+        self.data_committed = False  # whether the batch being committed is in the lake yet
+        self.follower: FollowedFiles | None = None  # set by ingest(follow=...): named files held open
+        self._db_dead: list[_Dead] = []  # unreadable rows of damaged databases, for the pass's first batch
 
     # ------------------------------------------------------------------ files
     def run(self, args: list[str], progress: ProgressFn | None = None, stop: StopFn | None = None) -> IngestResult:
@@ -104,15 +106,21 @@ class Ingestor:
         local = [a.removeprefix("file://") for a in args if not is_remote(a)]
         remote = [a for a in args if is_remote(a)]
         try:
-            paths = [self._convert_database(p) for p in expand_paths(local)]
+            named = self.follower.expand(local) if self.follower else [(p, str(p)) for p in expand_paths(local)]
+            paths = [self._convert_database(p, name) for p, name in named]
         except InputError as exc:
             self.result.errors.append(str(exc))
             return self.result
         batch = _Batch()
-        for path in paths:
+        batch.dead.extend(self._db_dead)
+        self._db_dead = []
+        for path, name in paths:
             if stop is not None and stop():
                 break
-            batch = self._ingest_file(path, batch, progress)
+            if path is not None:
+                batch = self._ingest_file(path, batch, progress, name=name)
+        if self.follower is not None:
+            self.follower.end_pass()
         for url in remote:
             if stop is not None and stop():
                 break
@@ -121,17 +129,23 @@ class Ingestor:
             self._commit(batch)
         return self.result
 
-    def _convert_database(self, path: Path) -> Path:
-        """A Dionaea logsql database becomes honeyfarm JSON lines under ``_state/converted/`` (same name
-        for the same database, stable lines for old rows), then takes the normal file path."""
-        from honeyfarm.collect.dionaea_sqlite import convert, is_dionaea_sqlite
+    def _convert_database(self, path: Path, name: str) -> tuple[Path | None, str]:
+        """A Dionaea logsql database becomes honeyfarm JSON lines under ``_state/converted/`` (stable
+        lines for old rows), then takes the normal file path. A damaged one gives what reads, one error
+        line and a dead letter per unreadable stretch of rows; path None if nothing reads."""
+        from honeyfarm.collect.dionaea_sqlite import convert_into
 
-        if not is_dionaea_sqlite(path):
-            return path
-        digest = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()[:16]
-        out = self.lake.state_dir / "converted" / f"dionaea-{digest}.jsonl"
-        convert(path, out)
-        return out
+        got = convert_into(path, self.lake.state_dir / "converted")
+        if got is None:
+            return path, name
+        if got.damage is not None:
+            self.result.errors.append(f"damaged SQLite database: {name}: {got.damage}")
+        key = str(path.resolve()).encode()  # a stable dead_id: the same damage is recorded once
+        for p in got.problems:
+            why = p.describe()
+            line = max(p.first_rowid, 0)
+            self._db_dead.append(_Dead(name, key, line, "dionaea_sqlite", why, why.encode(), len(why)))
+        return got.out, str(got.out)
 
     def _ingest_remote(self, url: str, batch: _Batch, progress: ProgressFn | None, stop: StopFn | None) -> _Batch:
         # Imported here: boto3 costs import time that local-only runs (and `honeyfarm sensor`) need not pay.
@@ -169,17 +183,26 @@ class Ingestor:
         return batch
 
     def _ingest_file(
-        self, path: Path, batch: _Batch, progress: ProgressFn | None, staged: StagedSource | None = None
+        self,
+        path: Path,
+        batch: _Batch,
+        progress: ProgressFn | None,
+        staged: StagedSource | None = None,
+        name: str | None = None,
     ) -> _Batch:
-        label = staged.label if staged is not None else str(path)
+        """Read ``path`` from its checkpoint into ``batch``, reporting it as ``name`` (a followed file's fd)."""
+        label = staged.label if staged is not None else name or str(path)
         try:
-            head = read_head(path)
+            head, head_damage = read_head_damage(path)
         except OSError as exc:
             self.result.errors.append(f"{label}: cannot read: {exc}")
             return batch
         self.result.files += 1
         if not head.strip():
-            if staged is not None and staged.finish is not None:
+            if head_damage is not None:  # nothing decodes: still reported, never "empty"
+                fmt_name = self.force.name if self.force else "unknown"
+                self.result.errors.append(batch.add_damage(label, head, fmt_name, head_damage, 1, b""))
+            elif staged is not None and staged.finish is not None:
                 batch.completions.append(staged.finish)
             return batch
         fmt = self.force or detect_format(first_lines(head))
@@ -200,23 +223,24 @@ class Ingestor:
             else:
                 log.info("%s: changed under its checkpoint (truncated or rewritten); reading from the start", label)
         for block in reader.blocks(offset, lines):
-            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes, staged)
+            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes, staged, label)
             if progress:
                 progress(block.end - block.start)
             if batch.bytes >= self.cfg.ingest.batch_bytes:
                 self._commit(batch)
                 batch = _Batch()
-        if staged is not None:
-            # A remote object is complete: an unfinished end can only be a corrupt compressed stream.
-            if reader.result.truncated_stream:
-                self.result.errors.append(f"{label}: compressed stream is corrupt or cut short; read what came before")
-            elif staged.finish is not None:
+        got = reader.result
+        if got.damage is not None:
+            # Reported on every run while the file stays damaged (its checkpoint stops before the damage; a remote
+            # object is not marked finished); the dead letter has a stable id, so it is recorded once.
+            err = batch.add_damage(label, head, fmt.name, got.damage, got.fragment_line, got.fragment)
+            self.result.errors.append(err)
+        elif staged is not None:
+            if staged.finish is not None:
                 batch.completions.append(staged.finish)
-        elif reader.result.pending_bytes or reader.result.truncated_stream:
-            pending: dict[str, Any] = {"file": str(path), "bytes": reader.result.pending_bytes}
-            if reader.result.truncated_stream:
-                pending["reason"] = "compressed stream cut short (still being written?)"
-            self.result.pending.append(pending)
+        elif got.pending_bytes:
+            # Only a plain file can still be growing: its unfinished last line waits for the next run.
+            self.result.pending.append({"file": label, "bytes": got.pending_bytes})
         return batch
 
     # ----------------------------------------------------------------- commit
@@ -226,6 +250,7 @@ class Ingestor:
             return
         con = self.con
         staged = self.lake.new_staging()
+        self.data_committed = False  # for the message if the disk fills from here on
         try:
             if batch.tables:
                 self._map(batch)
@@ -234,7 +259,11 @@ class Ingestor:
                 self._dedup_and_stage(staged / "events")
             self._stage_dead(batch, staged / "dead_letter")
             self.lake.commit_staged(staged / "events", "events")
+            self.data_committed = True
             self.lake.commit_staged(staged / "dead_letter", "dead_letter")
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)  # frees a full disk; the batch is read again next run
+            raise
         finally:
             for name in ("mapped", "geo", "dropped"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -245,7 +274,7 @@ class Ingestor:
         for seg in batch.segments:
             b = seg.block
             if seg.staged is None:
-                self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, str(seg.path), now)
+                self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, seg.label or str(seg.path), now)
             elif seg.staged.record is not None:
                 seg.staged.record(b.end, b.end_lines, b.tail)
         if any(seg.staged is None for seg in batch.segments):
@@ -271,7 +300,14 @@ class Ingestor:
             self.con.register(f"lines_{name}", table)
             fmt = get_format(name) if self.force is None or self.force.name != name else self.force
             selects.append(f"SELECT '{name}' AS _fmt, * FROM ({fmt.select_sql(f'lines_{name}')})")
-        self.con.execute("CREATE OR REPLACE TABLE mapped AS " + "\nUNION ALL\n".join(selects))
+        # A timestamp outside the accepted window (a forged record, a sensor's broken clock) makes the
+        # record a dead letter: checked here, once for every format, as one vectorised predicate.
+        too_old_or_new = self.cfg.ingest.window().sql_reason("ts")
+        union = "\nUNION ALL\n".join(selects)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE mapped AS SELECT * REPLACE (coalesce(_reason, {too_old_or_new}) AS _reason) "
+            f"FROM ({union})"
+        )
 
     def _sql_dead(self, batch: _Batch) -> None:
         rows = self.con.execute(
@@ -429,6 +465,7 @@ def ingest(
     lake = Lake(lake_root, cfg.lake)
     with lake.writer():
         ing = Ingestor(cfg, lake, force_format)
+        ing.follower = FollowedFiles() if follow is not None else None
         try:
             lake.sync_rollups(ing.con)  # repairs what a killed writer left; cheap when nothing is missing
             if follow is None:
@@ -440,22 +477,17 @@ def ingest(
                 total.add(one)
                 if on_pass is not None:
                     on_pass(one)
-                if _sleep(follow, stop):
+                if sleep_unless_stopped(follow, stop):
                     return total
+        except Exception as exc:
+            if is_no_space(exc):
+                where = exc.filename if isinstance(exc, OSError) and exc.filename else lake_root
+                raise NoSpaceError(str(where), ing.data_committed) from exc
+            raise
         finally:
+            if ing.follower is not None:
+                ing.follower.close()
             ing.con.close()
 
 
-def _sleep(seconds: float, stop: StopFn | None) -> bool:
-    """Wait ``seconds``, waking early when ``stop`` says yes; returns whether it did."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if stop is not None and stop():
-            return True
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        time.sleep(min(left, 0.1))
-
-
-__all__ = ["IngestResult", "Ingestor", "ingest", "is_remote"]
+__all__ = ["IngestResult", "Ingestor", "NoSpaceError", "ingest", "is_remote"]

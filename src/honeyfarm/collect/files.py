@@ -4,15 +4,18 @@
 A file is read from its checkpoint (see :mod:`honeyfarm.collect.checkpoint`)
 in blocks that always end on a line boundary, so a record is never split
 between two batches. A last line without a newline is taken only when the
-file is a finished compressed stream or the line is complete JSON; otherwise
-it is left for the next run (the writer may still be writing it) and reported
-as pending, never dropped.
+file is a compressed stream whose data ended cleanly or the line is complete
+JSON; otherwise, in a plain file, it is left for the next run (the writer may
+still be writing it) and reported as pending, never dropped. A compressed
+file that stops decoding early (cut short, corrupt, garbage after its end) is
+read as far as it decodes and its damage is kept in :attr:`ReadResult.damage`
+(see :mod:`honeyfarm.collect.decompress`). A UTF-8 byte-order mark at the
+start of a file is not part of its first record.
 """
 
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
 import io
 import json
@@ -23,10 +26,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import zstandard
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+from honeyfarm.collect.decompress import GZIP_MAGIC as GZIP_MAGIC  # re-exported: remote_s3 sniffs objects
+from honeyfarm.collect.decompress import ZSTD_MAGIC as ZSTD_MAGIC
+from honeyfarm.collect.decompress import Damage, DecodingStream, GzipStream, ZstdStream
+
+#: A UTF-8 byte-order mark (Windows tools write one); stripped from the start of a file.
+BOM = b"\xef\xbb\xbf"
 #: Bytes of the (decompressed) head that identify a file across renames.
 HEAD_BYTES = 4096
 #: Bytes before the checkpoint offset that must match for a resume.
@@ -98,82 +104,38 @@ def compression_of(path: Path) -> str | None:
 
 
 def open_stream(path: Path) -> BinaryIO:
-    """Open ``path`` for reading decompressed bytes."""
+    """Open ``path`` for reading decompressed bytes (a damaged stream ends early; see :func:`stream_damage`)."""
     kind = compression_of(path)
     if kind == "gzip":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return io.BufferedReader(GzipStream(path), buffer_size=1 << 20)
     if kind == "zstd":
-        return io.BufferedReader(_ZstdStream(path), buffer_size=1 << 20)
+        return io.BufferedReader(ZstdStream(path), buffer_size=1 << 20)
     return open(path, "rb")
 
 
-class _ZstdStream(io.RawIOBase):
-    """Decompresses every frame of a zstd file; raises EOFError if the last frame is cut short.
-
-    ``zstandard``'s own stream reader returns a silent EOF on a truncated frame,
-    which would make a file still being written look finished (and its last,
-    partial line look complete). gzip raises; this does the same. Input is fed
-    in small pieces so that a decompression bomb cannot balloon one call's output.
-    """
-
-    _FEED = 4096  # compressed bytes per decompress call: bounds the output of one call
-
-    def __init__(self, path: Path) -> None:
-        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self._d = zstandard.ZstdDecompressor().decompressobj()
-        self._fed = False  # input given to the current frame
-        self._out = b""
-        self._pos = 0  # bytes of _out already returned
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        while self._pos >= len(self._out):
-            chunk = self._f.read(self._FEED)
-            if not chunk:
-                if self._fed and not self._d.eof:
-                    raise EOFError("zstd stream ended before the end of its frame")
-                return 0
-            self._out, self._pos = self._feed(chunk), 0
-        n = min(len(b), len(self._out) - self._pos)
-        b[:n] = self._out[self._pos : self._pos + n]
-        self._pos += n
-        return n
-
-    def _feed(self, data: bytes) -> bytes:
-        out: list[bytes] = []
-        while data:
-            self._fed = True
-            out.append(self._d.decompress(data))
-            if not self._d.eof:
-                break
-            data = self._d.unused_data  # next frame
-            self._d = zstandard.ZstdDecompressor().decompressobj()
-            self._fed = False
-        return b"".join(out)
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
+def stream_damage(f: BinaryIO) -> Damage | None:
+    """Where and why a stream from :func:`open_stream` stopped early, once it has returned EOF."""
+    raw = getattr(f, "raw", None)
+    return raw.damage if isinstance(raw, DecodingStream) else None
 
 
 def read_head(path: Path) -> bytes:
-    """First :data:`HEAD_BYTES` decompressed bytes (fewer if the file is shorter)."""
+    """First :data:`HEAD_BYTES` decompressed bytes (fewer if the file is shorter or stops decoding)."""
+    return read_head_damage(path)[0]
+
+
+def read_head_damage(path: Path) -> tuple[bytes, Damage | None]:
+    """:func:`read_head`, and the damage that ended the stream within the head, if any."""
     with open_stream(path) as f:
-        return _read_exact(f, HEAD_BYTES, tolerate_truncation=True)
+        head = _read_exact(f, HEAD_BYTES)
+        return head, stream_damage(f)
 
 
-def _read_exact(f: BinaryIO, n: int, tolerate_truncation: bool = False) -> bytes:
+def _read_exact(f: BinaryIO, n: int) -> bytes:
     parts: list[bytes] = []
     left = n
     while left > 0:
-        try:
-            chunk = f.read(left)
-        except (EOFError, gzip.BadGzipFile, zstandard.ZstdError):
-            if tolerate_truncation:
-                break
-            raise
+        chunk = f.read(left)
         if not chunk:
             break
         parts.append(chunk)
@@ -186,8 +148,8 @@ def digest(data: bytes) -> str:
 
 
 def first_lines(head: bytes, n: int = 20) -> list[bytes]:
-    """Up to ``n`` non-blank lines of ``head`` (the last one may be cut)."""
-    return [ln for ln in head.splitlines() if ln.strip()][:n]
+    """Up to ``n`` non-blank lines of ``head`` (the last one may be cut), without a byte-order mark."""
+    return [ln for ln in head.removeprefix(BOM).splitlines() if ln.strip()][:n]
 
 
 def json_complete(fragment: bytes) -> bool:
@@ -222,8 +184,13 @@ class Block:
 
 @dataclass
 class ReadResult:
+    #: Bytes of an unfinished last line of a plain file (the writer may still be writing it).
     pending_bytes: int = 0
-    truncated_stream: bool = False
+    #: Why a compressed stream stopped decoding early, if it did.
+    damage: Damage | None = None
+    #: The cut-off last line of a damaged stream (not a record), and its line number.
+    fragment: bytes = b""
+    fragment_line: int = 0
 
 
 class FileReader:
@@ -245,7 +212,7 @@ class FileReader:
         start = max(0, offset - TAIL_BYTES)
         with open_stream(self.path) as f:
             _skip(f, start)
-            got = _read_exact(f, offset - start, tolerate_truncation=True)
+            got = _read_exact(f, offset - start)
         return len(got) == offset - start and digest(got) == tail_digest
 
     def blocks(self, offset: int, lines: int) -> Iterator[Block]:
@@ -253,28 +220,12 @@ class FileReader:
         with open_stream(self.path) as f:
             start = max(0, offset - TAIL_BYTES)
             _skip(f, start)
-            prev = _read_exact(f, offset - start, tolerate_truncation=True)
+            prev = _read_exact(f, offset - start)
             yield from self._blocks(f, offset, lines, prev)
+            self.result.damage = stream_damage(f)
 
     def _read(self, f: BinaryIO) -> bytes:
-        if not self.compressed:
-            return f.read(self.block_bytes)
-        # Compressed streams are read in small pieces: a stream cut short raises
-        # on the read that hits the cut and drops what that read decompressed, so
-        # a small read keeps everything before it. The rest stays pending.
-        parts: list[bytes] = []
-        got = 0
-        while got < self.block_bytes and not self.result.truncated_stream:
-            try:
-                piece = f.read(min(1 << 16, self.block_bytes - got))
-            except (EOFError, gzip.BadGzipFile, zstandard.ZstdError, OSError):
-                self.result.truncated_stream = True
-                break
-            if not piece:
-                break
-            parts.append(piece)
-            got += len(piece)
-        return b"".join(parts)
+        return f.read(self.block_bytes)
 
     def _blocks(self, f: BinaryIO, pos: int, lines: int, prev: bytes) -> Iterator[Block]:
         buf: bytes | bytearray = b""  # read but not yet emitted; buf[0] is at offset `pos`
@@ -288,6 +239,11 @@ class FileReader:
                     prev = (prev + ending)[-TAIL_BYTES:]
                     first = first[len(ending) :]
                     break
+            buf = first
+        elif pos == 0:
+            first = _read_exact(f, len(BOM))
+            if first == BOM:  # not part of the first record; offsets stay file offsets
+                pos, prev, first = len(BOM), BOM, b""
             buf = first
         oversized: list[tuple[int, bytes, int]] = []
         while True:
@@ -308,18 +264,24 @@ class FileReader:
             data: memoryview | bytes = memoryview(buf)[: cut + 1]
             rest_bytes = bytes(buf[cut + 1 :])
             end = pos + len(data)
+            fragment = b""
             if eof and rest_bytes:
-                if (self.compressed and not self.result.truncated_stream) or json_complete(rest_bytes):
+                damage = stream_damage(f)
+                if (self.compressed and (damage is None or damage.data_complete)) or json_complete(rest_bytes):
                     # A finished last line without its newline: take it; the
                     # offset stops at the file's real end.
                     end += len(rest_bytes)
                     data = bytes(data) + rest_bytes + b"\n"
+                elif self.compressed:
+                    fragment = rest_bytes  # cut by the damage: reported with it, never a record
                 else:
                     self.result.pending_bytes = len(rest_bytes)
                 rest_bytes = b""
             buf = rest_bytes
             offsets = line_offsets(data)
             n = len(offsets) - 1
+            if eof:
+                self.result.fragment, self.result.fragment_line = fragment, lines + n + 1
             if n or oversized:
                 file_bytes = end - pos
                 prev = (prev + bytes(data[max(0, file_bytes - TAIL_BYTES) : file_bytes]))[-TAIL_BYTES:]
@@ -390,7 +352,7 @@ def line_offsets(data: memoryview | bytes) -> np.ndarray:
 def _skip(f: BinaryIO, n: int) -> None:
     if n <= 0:
         return
-    if isinstance(f, io.BufferedReader | io.FileIO) and not isinstance(getattr(f, "raw", None), _ZstdStream):
+    if isinstance(f, io.BufferedReader | io.FileIO) and not isinstance(getattr(f, "raw", None), DecodingStream):
         f.seek(n)
         return
     left = n

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +43,40 @@ def demo_config(cfg: Config, workdir: Path, port: int) -> Config:
         "ttylog_dirs": [*cfg.serve.ttylog_dirs, workdir / "live" / "spool"],
     }
     return Config.model_validate({**cfg.model_dump(), "fleet": {"sensors": fleet}, "serve": serve})
+
+
+def invocation() -> str:
+    """How to run this same ``honeyfarm`` from the current directory, for hints a user pastes.
+
+    ``make`` leaves ``honeyfarm`` in ``.venv/bin``, not on ``PATH``: a bare
+    ``honeyfarm`` in a hint would fail unless the venv is activated.
+    """
+    argv0 = sys.argv[0]
+    if Path(argv0).name == "honeyfarm":
+        found = shutil.which("honeyfarm")
+        if found and Path(found).resolve() == Path(argv0).resolve():
+            return "honeyfarm"
+        return shlex.quote(argv0)
+    script = Path(sys.prefix) / "bin" / "honeyfarm"
+    if script.exists():
+        rel = os.path.relpath(script)
+        return shlex.quote(rel if not rel.startswith("../..") else str(script))
+    return f"{shlex.quote(sys.executable)} -m honeyfarm.cli"
+
+
+def try_hints(prog: str, lake_root: Path, spool: Path | None) -> list[str]:
+    """Commands that work when pasted: the demo lake is not the default ``./honeyfarm-data``."""
+    lake = shlex.quote(str(lake_root.absolute()))
+    lines = [
+        f"export HONEYFARM_LAKE={lake}    # or give each command --lake {lake}",
+        f"{prog} report top-credentials",
+        f"{prog} query 'SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC'",
+        f"{prog} serve",
+    ]
+    casts = sorted(spool.glob("tty/*.cast")) if spool is not None else []
+    if spool is not None and casts:
+        lines.append(f"{prog} replay {casts[0].stem} --spool {shlex.quote(str(spool.absolute()))}")
+    return lines
 
 
 def run_demo(
@@ -91,21 +129,26 @@ def run_demo(
         from honeyfarm.views.web.server import Background, ServeError
 
         try:
-            dashboard = Background(lake_root, cfg.serve, cfg.fleet)
+            dashboard = Background(lake_root, cfg.serve, cfg.fleet, cfg.ingest.window())
             url = dashboard.start()
         except ServeError:  # the port is taken: any free one will do for a demo
-            dashboard = Background(lake_root, cfg.serve.model_copy(update={"port": 0}), cfg.fleet)
+            dashboard = Background(lake_root, cfg.serve.model_copy(update={"port": 0}), cfg.fleet, cfg.ingest.window())
             url = dashboard.start()
         out.print(Text(f"\nDashboard: {url}", style="bold cyan"), Text("  (the live feed shows what lands next)"))
     try:
         if live:
             _live(cfg, workdir, lake_root, duration, out)
-        out.print(
-            f"\nTry: honeyfarm report top-credentials --lake {lake_root}   |   "
-            f'honeyfarm query "SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC" --lake {lake_root}'
-            f"   |   honeyfarm serve --lake {lake_root}",
-            markup=False,
-        )
+        spool = workdir / "live" / "spool" if live else None
+        out.print("\nTry (other commands read ./honeyfarm-data unless told where the demo lake is):", markup=False)
+        for line in try_hints(invocation(), lake_root, spool):
+            out.print(f"  {line}", markup=False, soft_wrap=True)
+        if dashboard is not None and serve_for == 0:
+            out.print(
+                "Dashboard stopped: --serve-for 0 (the default when stdout is not a terminal); "
+                "`serve` above shows the demo lake again, or run the demo with --serve-for SECONDS.",
+                markup=False,
+                soft_wrap=True,
+            )
         if dashboard is not None and serve_for != 0:
             wait = "Ctrl-C to stop" if serve_for is None else f"for {serve_for:.0f} s"
             out.print(Text(f"Dashboard: {url}  ({wait})", style="bold cyan"))
@@ -134,4 +177,3 @@ def _live(cfg: Config, workdir: Path, lake_root: Path, duration: float, out: Con
     for name in ("top-credentials", "top-commands", "downloads", "eventids"):
         p = PANELS[name]
         print_table(p.func(con, f, limit=8), out, f"{name} (live-demo sensor)")
-    out.print(f"replay a session: honeyfarm replay SESSION --spool {workdir / 'live' / 'spool'}", markup=False)

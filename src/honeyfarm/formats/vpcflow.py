@@ -215,7 +215,9 @@ class VPCFlowFormat(Format):
         proto = "TRY_CAST(v_protocol AS INTEGER)"
         cols = project(
             {
-                "ts": f"make_timestamp({start} * 1000000)",
+                # Only in range: the multiplication is evaluated for rejected lines too, and one
+                # start of 10^13 seconds would overflow it and fail the whole batch.
+                "ts": f"make_timestamp(CASE WHEN {start} BETWEEN 0 AND {_MAX_EPOCH} THEN {start} * 1000000 END)",
                 "event_id": LINE_HASH,
                 "eventid": "CASE WHEN v_log_status = 'NODATA' THEN 'aws.vpcflow.nodata' "
                 "WHEN v_log_status = 'SKIPDATA' THEN 'aws.vpcflow.skipdata' "

@@ -21,6 +21,7 @@ import io
 import json
 import math
 import re
+import unicodedata
 from typing import Any, TextIO
 
 import pyarrow as pa
@@ -28,16 +29,31 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Invisible or reordering characters: controls (Cc), format characters (Cf: bidi
+# embeddings/overrides/isolates, LRM/RLM/ALM, zero-width space and joiners, BOM,
+# soft hyphen, tags, ...), line/paragraph separators, surrogates, and the Hangul
+# fillers that render as blanks. The web UI's esc() (static/js/dom.js) uses the
+# same set, so terminal and browser show the same escapes.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CELL_CAP = 120
 
 
+def _escape_char(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
 def escape_terminal(s: str, cap: int = CELL_CAP) -> str:
-    """``s`` with control and bidi-override characters made visible, capped at ``cap`` characters."""
-    out = _CONTROL.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", s
-    )
+    """``s`` with invisible, control and bidi characters made visible, capped at ``cap`` characters."""
+    if s.isascii():  # the common case: one regex pass
+        out = _ASCII_CONTROL.sub(lambda m: _escape_char(m.group()), s)
+    else:
+        out = "".join(
+            _escape_char(c) if c in _FILLERS or unicodedata.category(c) in _HIDDEN_CATEGORIES else c for c in s
+        )
     if len(out) > cap:
         out = out[: cap - 1] + "…"
     return out
@@ -110,7 +126,11 @@ def to_csv_string(table: pa.Table) -> str:
     return buf.getvalue()
 
 
-def _cell(value: Any) -> Text:
+#: Integer columns that hold identifiers, not amounts: printed without thousands separators (AS 12322, port 2222).
+_IDENTIFIER = re.compile(r"(?:^|_)(?:asn|as_number|port|pid|uid|gid|id)$")
+
+
+def _cell(value: Any, grouped: bool = True) -> Text:
     if isinstance(value, dt.datetime):
         return Text(value.strftime("%Y-%m-%d %H:%M:%S"))
     if value is None:
@@ -118,20 +138,27 @@ def _cell(value: Any) -> Text:
     if isinstance(value, float):
         return Text(f"{value:.4g}")
     if isinstance(value, int):
-        return Text(f"{value:,}")
+        return Text(f"{value:,}" if grouped else str(value))
     return Text(escape_terminal(_plain(value)))
 
 
 def print_table(table: pa.Table, console: Console, title: str | None = None) -> None:
-    """A rich table; every cell is plain ``Text`` (no markup), escaped and capped."""
+    """A rich table; every cell is plain ``Text`` (no markup), escaped and capped.
+
+    Cells wrap (and long words fold) only to fit ``console.width``: give a
+    console that is not a terminal a width of its own (``honeyfarm.cli_common.stdout``
+    does), or IP addresses and hashes fold at rich's default of 80 columns.
+    """
     t = Table(title=Text(title) if title else None, title_justify="left", header_style="bold")
+    records = table.to_pylist()
+    grouped: list[bool] = []
     for name in table.column_names:
-        numeric = pa.types.is_integer(table.schema.field(name).type) or pa.types.is_floating(
-            table.schema.field(name).type
-        )
+        kind = table.schema.field(name).type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        grouped.append(_IDENTIFIER.search(name.lower()) is None)
         t.add_column(Text(escape_terminal(name)), justify="right" if numeric else "left", overflow="fold")
-    for rec in table.to_pylist():
-        t.add_row(*[_cell(rec[n]) for n in table.column_names])
+    for rec in records:
+        t.add_row(*[_cell(rec[n], g) for n, g in zip(table.column_names, grouped, strict=True)])
     if table.num_rows == 0:
         console.print(Text(f"{title}: no data" if title else "no data", style="dim"))
         return

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from honeyfarm.analysis.panels import PANELS, Filters, source
+from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web import queries
 from honeyfarm.views.web.catalog import SensorFacts, catalog
 from honeyfarm.views.web.live import matches
@@ -38,10 +39,12 @@ def facts(st: AppState) -> dict[str, SensorFacts]:
     return st.reader.run(lambda con: catalog(con, st.fleet), key="catalog", memo=True)
 
 
-def _utc(t: dt.datetime | None) -> dt.datetime | None:
-    if t is None:
-        return None
-    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+def _in_window(name: str, t: dt.datetime | None, window: TimeWindow) -> dt.datetime | None:
+    """``t`` as naive UTC, or 422 when it lies outside :meth:`TimeWindow.query_range`."""
+    try:
+        return window.check(name, t)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def filters(
@@ -60,7 +63,7 @@ def filters(
                          ("country", country)):  # fmt: skip
         if len(values) > MAX_VALUES or any(len(v) > 200 for v in values):
             raise HTTPException(400, f"{name}: at most {MAX_VALUES} values of at most 200 characters")
-    since, until = _utc(since), _utc(until)
+    since, until = _in_window("since", since, st.window), _in_window("until", until, st.window)
     if since and until and since >= until:
         raise HTTPException(400, "since must be before until")
     sensors = set(sensor)
@@ -90,9 +93,14 @@ def _key(request: Request, *parts: object) -> tuple[object, ...]:
 def meta(request: Request, st: StateDep) -> dict[str, Any]:
     """Values the filter bar offers (sensors, regions, exposures, honeypots, countries) and the lake's span."""
     known = facts(st)
-    out = st.reader.run(lambda con: queries.meta(con, known), key=_key(request))
+    lo, hi = st.window.query_range()
+    latest = st.window.latest().replace(minute=0, second=0, microsecond=0)  # whole hours: a cache key per hour
+    out = st.reader.run(lambda con: queries.meta(con, known, lo, latest), key=_key(request, latest))
     panels = [{"name": p.name, "doc": p.doc} for p in PANELS.values()]
-    return {**out, "version": st.version, "lake": str(st.reader.root), "panels": panels, "auth": st.auth}
+    # The lake's name only: its absolute path tells a visitor about the server's file system.
+    lake = st.reader.root.resolve().name or "/"
+    window = {"since": lo.isoformat(), "until": hi.isoformat()}
+    return {**out, "version": st.version, "lake": lake, "window": window, "panels": panels, "auth": st.auth}
 
 
 @router.get("/panels/{name}", summary="One report panel as a table")

@@ -3,7 +3,8 @@
 
 Security in one place (:class:`Guard`, plain ASGI so it also wraps the
 Server-Sent Events stream): credentials when configured (HTTP Basic, which
-browsers and ``EventSource`` handle natively, or a bearer token), a strict
+browsers and ``EventSource`` handle natively, or a bearer token) with a limit
+on wrong guesses per client address (:mod:`.ratelimit`), a strict
 Content-Security-Policy and the other security headers on every answer, and a
 ``Host`` check on an unauthenticated loopback server so a DNS-rebinding page
 cannot read it. Every answer carries ``Server-Timing: app;dur=<ms>``, the
@@ -28,8 +29,10 @@ from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web.api import router
 from honeyfarm.views.web.live import LiveFeed
+from honeyfarm.views.web.ratelimit import AuthFailures
 from honeyfarm.views.web.reader import LakeReader
 from honeyfarm.views.web.settings import FleetConfig, ServeConfig, is_loopback
 from honeyfarm.views.web.state import AppState, TtyLogs
@@ -62,6 +65,7 @@ class Guard:
         self.cfg = cfg
         self.hsts = cfg.tls_enabled
         self.check_host = not cfg.auth_enabled and is_loopback(cfg.host)
+        self.failures = AuthFailures(limit=cfg.max_auth_failures)
 
     def _authorized(self, headers: dict[bytes, bytes]) -> bool:
         if not self.cfg.auth_enabled:
@@ -108,14 +112,28 @@ class Guard:
         if self.check_host and _hostname(headers.get(b"host", b"").decode("latin-1")) not in LOOPBACK_HOSTS:
             await _plain(send_with_headers, 421, b"unexpected Host header (loopback server)\n")
             return
-        if not self._authorized(headers):
-            await _plain(
-                send_with_headers,
-                401,
-                b"authentication required\n",
-                [(b"www-authenticate", b'Basic realm="honeyfarm"')],
-            )
-            return
+        if self.cfg.auth_enabled:
+            client = (scope.get("client") or ("unknown",))[0]
+            wait = self.failures.retry_after(client)
+            if wait is not None:
+                await _plain(
+                    send_with_headers,
+                    429,
+                    b"too many failed logins from this address; try again later\n",
+                    [(b"retry-after", str(wait).encode())],
+                )
+                return
+            if not self._authorized(headers):
+                if b"authorization" in headers:  # a wrong guess; a request without credentials is not one
+                    self.failures.failed(client)
+                await _plain(
+                    send_with_headers,
+                    401,
+                    b"authentication required\n",
+                    [(b"www-authenticate", b'Basic realm="honeyfarm"')],
+                )
+                return
+            self.failures.succeeded(client)
         await self.app(scope, receive, send_with_headers)
 
 
@@ -148,11 +166,18 @@ def _version() -> str:
         return "0"
 
 
-def create_app(lake_root: Path, cfg: ServeConfig | None = None, fleet: FleetConfig | None = None) -> Any:
-    """The dashboard as an ASGI app (FastAPI wrapped in :class:`Guard`)."""
+def create_app(
+    lake_root: Path, cfg: ServeConfig | None = None, fleet: FleetConfig | None = None, window: TimeWindow | None = None
+) -> Any:
+    """The dashboard as an ASGI app (FastAPI wrapped in :class:`Guard`).
+
+    ``window``: the event times ingest accepts (``[ingest]``); query ranges
+    outside it are refused and the views' "now" never passes its upper edge.
+    """
     cfg = cfg or ServeConfig()
+    window = window or TimeWindow()
     reader = LakeReader(lake_root, cfg.threads, cfg.memory_limit, cfg.cache_entries)
-    live = LiveFeed(reader, cfg.live_interval_seconds)
+    live = LiveFeed(reader, cfg.live_interval_seconds, window)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -174,7 +199,7 @@ def create_app(lake_root: Path, cfg: ServeConfig | None = None, fleet: FleetConf
         lifespan=lifespan,
     )
     api.state.honeyfarm = AppState(
-        reader, live, TtyLogs(cfg.ttylog_dirs), fleet or FleetConfig(), _version(), cfg.auth_enabled
+        reader, live, TtyLogs(cfg.ttylog_dirs), fleet or FleetConfig(), _version(), cfg.auth_enabled, window
     )
     api.include_router(router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

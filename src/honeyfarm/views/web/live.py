@@ -10,7 +10,10 @@ Compaction rewrites old files into new ones; their events are not news. So
 the poller only forwards events newer than the newest event it had seen minus
 :data:`SLACK`, and remembers recently sent ``event_id`` values to drop repeats.
 Logs ingested long after the fact (older than that window) appear in the
-views, not in the live feed.
+views, not in the live feed. Events dated past the accepted window's upper
+edge (:mod:`honeyfarm.timewindow`; a lake written before ingest checked it)
+are never news and never count as the newest event: one event in 2262 would
+otherwise hold back every real one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from honeyfarm.analysis.panels import Filters
 from honeyfarm.sql import sql_paths
+from honeyfarm.timewindow import TimeWindow, shift
 from honeyfarm.views.web.reader import LakeReader
 
 SLACK = dt.timedelta(hours=1)
@@ -65,9 +69,10 @@ def _select(source: str, where: str = "", limit: int = MAX_PER_POLL) -> str:
 
 
 class LiveFeed:
-    def __init__(self, reader: LakeReader, interval: float) -> None:
+    def __init__(self, reader: LakeReader, interval: float, window: TimeWindow | None = None) -> None:
         self.reader = reader
         self.interval = interval
+        self.window = window or TimeWindow()
         self.subscribers: set[asyncio.Queue[list[dict[str, Any]]]] = set()
         self._known: set[Path] = set()
         self._sent: OrderedDict[int, None] = OrderedDict()
@@ -79,20 +84,20 @@ class LiveFeed:
         return set(d.glob("date=*/*.parquet")) if d.is_dir() else set()
 
     def _start_state(self, con: duckdb.DuckDBPyConnection) -> None:
-        row = con.execute("SELECT max(ts) FROM events").fetchone()
+        row = con.execute("SELECT max(ts) FROM events WHERE ts <= ?", [self.window.latest()]).fetchone()
         self._newest = row[0] if row else None
 
     def recent(self, limit: int, f: Filters | None = None) -> list[dict[str, Any]]:
         """The newest events, reading the newest date partitions first (not a sort of the whole lake)."""
         f = f or Filters()
-        dates = self.reader.lake.partitions("events")
+        latest = self.window.latest()
+        dates = [d for d in self.reader.lake.partitions("events") if d <= latest.date().isoformat()]
 
         def newest(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
             rows: list[tuple[Any, ...]] = []
             for days in (1, 3, 10, len(dates)):
-                where, params = f.where("date >= ?::DATE" if days < len(dates) else None)
-                if days < len(dates):
-                    params = [*params, dates[-days]]
+                where, params = f.where("ts <= ?" + (" AND date >= ?::DATE" if days < len(dates) else ""))
+                params = [*params, latest, *([dates[-days]] if days < len(dates) else [])]
                 rows = con.execute(_select("events", where, limit), params or None).fetchall()
                 if len(rows) >= limit or days >= len(dates):
                     break
@@ -107,11 +112,14 @@ class LiveFeed:
         self._known = files
         if not new:
             return []
-        floor = self._newest - SLACK if self._newest else None
+        latest = self.window.latest()
+        floor = shift(min(self._newest, latest), -SLACK) if self._newest else None
 
         def read(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
             src = f"read_parquet({sql_paths(new)}, hive_partitioning=false, union_by_name=true)"
-            where, params = ("WHERE ts >= ?", [floor]) if floor else ("", [])
+            where, params = "WHERE ts <= ?", [latest]
+            if floor:
+                where, params = where + " AND ts >= ?", [latest, floor]
             try:
                 return con.execute(_select(src, where), params or None).fetchall()
             except duckdb.IOException:

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from honeyfarm.analysis.panels import Filters, source
+from honeyfarm.timewindow import shift
 from honeyfarm.views.web.catalog import SensorFacts
 
 Table = dict[str, Any]
@@ -325,11 +326,25 @@ def route53(con: duckdb.DuckDBPyConnection, f: Filters, limit: int) -> dict[str,
 
 
 # ---------------------------------------------------------------------- meta
-def meta(con: duckdb.DuckDBPyConnection, facts: dict[str, SensorFacts]) -> dict[str, Any]:
+def meta(
+    con: duckdb.DuckDBPyConnection, facts: dict[str, SensorFacts], earliest: dt.datetime, latest: dt.datetime
+) -> dict[str, Any]:
+    """Filter choices and the lake's span, counting only events within ``[earliest, latest]`` for the span.
+
+    ``last_seen`` is the end of the newest hour of data, the "now" of the
+    UI's presets: an event dated far in the future (a lake written before
+    ingest checked timestamps) must not drag every preset there, nor make
+    ``+ 1 hour`` overflow past year 9999. Events outside are counted in
+    ``outside_window``.
+    """
     src, params = source(con, "eventids", Filters())
-    total, first, last = con.execute(
-        f"SELECT coalesce(sum(events), 0)::BIGINT, min(hour), max(hour) FROM {src}", params or None
-    ).fetchone() or (0, None, None)
+    inside = "hour >= ? AND hour <= ?"
+    total, first, last, outside = con.execute(
+        f"""SELECT coalesce(sum(events), 0)::BIGINT, min(hour) FILTER (WHERE {inside}),
+        max(hour) FILTER (WHERE {inside}), coalesce(sum(events) FILTER (WHERE NOT ({inside})), 0)::BIGINT
+        FROM {src}""",
+        [*params, earliest, latest, earliest, latest, earliest, latest],
+    ).fetchone() or (0, None, None, 0)
     hp = [
         r[0]
         for r in con.execute(f"SELECT DISTINCT honeypot FROM {src} WHERE honeypot IS NOT NULL ORDER BY 1").fetchall()
@@ -342,7 +357,8 @@ def meta(con: duckdb.DuckDBPyConnection, facts: dict[str, SensorFacts]) -> dict[
     return {
         "events": total,
         "first_seen": jsonable(first),
-        "last_seen": jsonable(last + dt.timedelta(hours=1)) if last else None,
+        "last_seen": jsonable(shift(last, dt.timedelta(hours=1))) if last else None,
+        "outside_window": outside,
         "sensors": sorted(facts),
         "regions": sorted({s.region for s in facts.values() if s.region}),
         "exposures": sorted({s.exposure for s in facts.values() if s.exposure}),

@@ -13,10 +13,12 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 TOKEN_ENV = "HONEYFARM_SERVE_TOKEN"
 PASSWORD_ENV = "HONEYFARM_SERVE_PASSWORD"
+#: A secret with fewer different characters than this is refused (``aaaa…``, ``abab…``, ``1212…``).
+MIN_DISTINCT_CHARS = 6
 
 
 class _Strict(BaseModel):
@@ -29,7 +31,10 @@ FilePath = Annotated[Path, Field(strict=False)]
 class ServeConfig(_Strict):
     """``[serve]``: the dashboard's address, credentials and TLS."""
 
-    host: str = Field("127.0.0.1", description="Address to bind. Anything but loopback requires `token` or `password`.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address to bind. Anything but loopback requires `token` or `password`, and TLS or `insecure`.",
+    )
     port: Annotated[int, Field(ge=0, le=65535)] = Field(8000, description="TCP port (0 picks a free one).")
     username: str = Field("honeyfarm", min_length=1, max_length=64, description="User name for HTTP Basic auth.")
     password: str | None = Field(
@@ -42,6 +47,15 @@ class ServeConfig(_Strict):
     )
     tls_cert: FilePath | None = Field(None, description="PEM certificate (chain) file: serve HTTPS.")
     tls_key: FilePath | None = Field(None, description="PEM private key of `tls_cert`.")
+    insecure: bool = Field(
+        False,
+        description="Allow plain HTTP on an address other than loopback (credentials cross the network in "
+        "clear text; a warning is printed). Also `honeyfarm serve --insecure`.",
+    )
+    max_auth_failures: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        10,
+        description="Failed logins per client address and minute before it gets 429 (0 = no limit).",
+    )
     ttylog_dirs: list[FilePath] = Field(
         default_factory=list,
         description="Sensor spool directories whose `tty/<session>.cast` TTY logs the session page replays.",
@@ -54,6 +68,14 @@ class ServeConfig(_Strict):
     )
     threads: Annotated[int, Field(ge=1, le=256)] = Field(2, description="DuckDB worker threads.")
     memory_limit: str = Field("2GB", description="DuckDB memory limit.")
+
+    @field_validator("password", "token")
+    @classmethod
+    def _strong(cls, v: str | None, info: ValidationInfo) -> str | None:
+        problem = None if v is None else weak_secret(v, allow_spaces=info.field_name == "password")
+        if problem:
+            raise ValueError(problem)  # says why, never what: the message must not carry the secret
+        return v
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServeConfig:
@@ -87,6 +109,25 @@ class FleetConfig(_Strict):
     sensors: dict[str, SensorInfo] = Field(default_factory=dict, description="Sensor name → facts.")
 
 
+def weak_secret(secret: str, allow_spaces: bool = False) -> str | None:
+    """Why ``secret`` is too weak to guard a dashboard on the network, or ``None``.
+
+    A token travels in a header that is trimmed, so it has no whitespace at
+    all; a password (a passphrase) may have inner spaces, but no tabs or line
+    breaks and none at either end (a copy-paste accident, not a choice).
+    """
+    if len(set(secret)) == 1:
+        return "is one character repeated"
+    if allow_spaces:
+        if secret != secret.strip() or any(c.isspace() and c != " " for c in secret):
+            return "must not start or end with whitespace, nor hold tabs or line breaks"
+    elif any(c.isspace() for c in secret):
+        return "must not contain whitespace"
+    if len(set(secret)) < MIN_DISTINCT_CHARS:
+        return f"has fewer than {MIN_DISTINCT_CHARS} different characters"
+    return None
+
+
 def is_loopback(host: str) -> bool:
     if host in ("localhost", "localhost.localdomain"):
         return True
@@ -108,12 +149,29 @@ def with_env(cfg: ServeConfig, env: dict[str, str]) -> ServeConfig:
 
 def check_bind(cfg: ServeConfig) -> str | None:
     """Why the dashboard must not start with this config, or ``None``."""
-    if not is_loopback(cfg.host) and not cfg.auth_enabled:
+    if is_loopback(cfg.host):
+        return None
+    if not cfg.auth_enabled:
         return (
             f"refusing to serve on {cfg.host}: a non-loopback address needs authentication — set serve.token or "
             f"serve.password in the config, or ${TOKEN_ENV} / ${PASSWORD_ENV}"
         )
+    if not cfg.tls_enabled and not cfg.insecure:
+        return (
+            f"refusing to serve on {cfg.host} over plain HTTP: the token or password would cross the network in "
+            "clear text — give --tls-cert and --tls-key, or --insecure (serve.insecure) to accept that"
+        )
     return None
+
+
+def insecure_warning(cfg: ServeConfig) -> str | None:
+    """The one-line warning for plain HTTP off loopback (allowed only with ``insecure``), or ``None``."""
+    if is_loopback(cfg.host) or cfg.tls_enabled:
+        return None
+    return (
+        f"WARNING: serving plain HTTP on {cfg.host} (--insecure): credentials and data cross the network "
+        "unencrypted; use --tls-cert/--tls-key or a TLS proxy"
+    )
 
 
 def resolve_relative(cfg: ServeConfig, base: Path) -> ServeConfig:

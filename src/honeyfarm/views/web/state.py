@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web.live import LiveFeed
 from honeyfarm.views.web.reader import LakeReader
 from honeyfarm.views.web.settings import FleetConfig
@@ -87,3 +88,4 @@ class AppState:
     fleet: FleetConfig
     version: str
     auth: bool
+    window: TimeWindow

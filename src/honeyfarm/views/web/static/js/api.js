@@ -62,7 +62,7 @@ export function rowsOf(table) {
   if (!table || !Array.isArray(table.rows)) return [];
   const cols = table.columns || [];
   return table.rows.map((r) => {
-    const o = {};
+    const o = {}; // keyed by the server's column names, never by data (rows go into ECharts options)
     cols.forEach((c, i) => {
       o[c] = r[i];
     });

@@ -106,7 +106,7 @@ function viewKey(route) {
 
 async function route() {
   const r = parseHash(location.hash);
-  if (!VIEWS[r.view]) {
+  if (!Object.hasOwn(VIEWS, r.view)) { // the view name comes from the URL: #/constructor is no view
     location.replace(buildHash('overview', [], filterParams(r.params)));
     return;
   }

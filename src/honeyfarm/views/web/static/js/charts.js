@@ -3,7 +3,7 @@
 // (renderMode 'richText': no HTML is ever built from data), resizing, and the
 // data-points attribute the tests read.
 
-import { fmtCompact, fmtInt } from './dom.js';
+import { cap, esc, fmtCompact, fmtInt } from './dom.js';
 
 const ec = () => {
   if (!window.echarts) throw new Error('ECharts is not loaded (run `make web`)');
@@ -50,18 +50,24 @@ function theme() {
 }
 
 /**
- * Rich text parses "{style|text}"; a zero-width space after "{" keeps
- * attacker text from being read as markup (it is drawn as text either way).
+ * Data text for a chart (labels, names, tooltips): hidden and bidi characters as
+ * escapes (dom.js esc), at most n characters, and a zero-width space after a "{"
+ * that would start "{style|text}" rich-text markup (it is drawn as text either way).
  */
-export function rt(s) {
+export function rt(s, n = 120) {
   if (s === null || s === undefined) return '';
-  return String(s).replace(/\{(?=[A-Za-z0-9_]*\|)/g, '{\u200b');
+  return cap(esc(s), n).replace(/\{(?=[A-Za-z0-9_]*\|)/g, '{\u200b');
 }
 
 /** Shorten for an axis label. */
 export function short(s, n = 28) {
   const t = s === null || s === undefined ? '∅' : String(s);
-  return t.length > n ? `${t.slice(0, n - 1)}…` : t;
+  return cap(t, n);
+}
+
+/** Data text for a tooltip (drawn inside the chart's canvas): escaped, capped, folded every 40 characters. */
+export function tipText(s) {
+  return (rt(s, 160).match(/.{1,40}/gsu) || ['']).join('\n');
 }
 
 const registry = new Map();
@@ -150,7 +156,7 @@ export function bars(el, items, opts = {}) {
     tooltip: tip({
       formatter: (p) => {
         const it = list[p.dataIndex];
-        return `${rt(it.label)}\n${opts.valueName || 'events'}: ${fmtInt(it.value)}${it.note ? `\n${rt(it.note)}` : ''}`;
+        return `${tipText(it.label)}\n${opts.valueName || 'events'}: ${fmtInt(it.value)}${it.note ? `\n${tipText(it.note)}` : ''}`;
       },
     }),
     series: [
@@ -174,7 +180,7 @@ export function columns(el, items, opts = {}) {
     grid: { left: 8, right: 12, top: 14, bottom: 6, containLabel: true },
     xAxis: { type: 'category', data: items.map((i) => short(rt(i.label), 18)), axisLabel: { interval: 0, rotate: items.length > 6 ? 30 : 0 } },
     yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtCompact(v) }, splitNumber: 4 },
-    tooltip: tip({ formatter: (p) => `${rt(items[p.dataIndex].label)}\n${opts.valueName || 'value'}: ${opts.fmt ? opts.fmt(items[p.dataIndex].value) : fmtInt(items[p.dataIndex].value)}` }),
+    tooltip: tip({ formatter: (p) => `${tipText(items[p.dataIndex].label)}\n${opts.valueName || 'value'}: ${opts.fmt ? opts.fmt(items[p.dataIndex].value) : fmtInt(items[p.dataIndex].value)}` }),
     series: [
       {
         type: 'bar',
@@ -191,7 +197,7 @@ export function columns(el, items, opts = {}) {
 /** Donut of shares. items: [{label, value, key}]. */
 export function donut(el, items, opts = {}) {
   const option = {
-    tooltip: tip({ formatter: (p) => `${rt(items[p.dataIndex].label)}\n${fmtInt(p.value)} (${p.percent}%)` }),
+    tooltip: tip({ formatter: (p) => `${tipText(items[p.dataIndex].label)}\n${fmtInt(p.value)} (${p.percent}%)` }),
     legend: { type: 'scroll', orient: 'vertical', right: 4, top: 'middle', textStyle: { color: TEXT, fontSize: 11 }, formatter: (n) => short(n, 18) },
     series: [
       {

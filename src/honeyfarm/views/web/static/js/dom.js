@@ -8,6 +8,79 @@ const SAFE_ATTRS = new Set([
   'aria-current', 'aria-live', 'aria-hidden', 'aria-expanded', 'aria-sort', 'autocomplete', 'spellcheck',
   'scope', 'lang', 'dir',
 ]);
+// attributes the browser shows as text (tooltips, read-outs): escaped and capped like text
+const SHOWN_ATTRS = new Set(['title', 'aria-label', 'placeholder']);
+
+// ------------------------------------------------------------------ hostile text
+// Characters that are invisible or that reorder the text around them: controls
+// (Cc), format characters (Cf: bidi embeddings, overrides and isolates, LRM/RLM,
+// ALM, zero-width space/joiners, word joiner, invisible operators, BOM, soft
+// hyphen, Mongolian vowel separator, tags), line/paragraph separators, unpaired
+// surrogates and the Hangul fillers. They are shown as escapes, \x1b or \u202e,
+// as the terminal output writes them (honeyfarm.views.render.escape_terminal).
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\u115f\u1160\u3164\uffa0]/gu;
+
+/** s with every hidden or reordering character as a visible escape; keepLines keeps \n and \t. */
+export function esc(s, keepLines) {
+  return String(s).replace(HIDDEN, (c) => {
+    if (keepLines && (c === '\n' || c === '\t')) return c;
+    const n = c.codePointAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Cells show this many characters of a value (after escaping); the rest on demand. */
+export const CAP = 200;
+const HARD_CAP = 4096; // any other text node: a backstop, not a display length
+
+/** The first n characters of s (not splitting a surrogate pair), with "…" when cut. */
+export function cap(s, n = CAP) {
+  const t = String(s);
+  if (t.length <= n) return t;
+  let cut = t.slice(0, Math.max(1, n - 1));
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/** Escaped and capped: for titles, labels, options, chips. */
+export function clip(s, n = CAP) {
+  return cap(esc(s), n);
+}
+
+/**
+ * Attacker text for a table cell or a fact: escaped; when longer than n, the first
+ * n characters and a button that shows all of it (in a scrolling box) and back.
+ */
+export function longText(value, n = CAP) {
+  const full = esc(value);
+  const span = h('span', { class: 'txt' });
+  if (full.length <= n) {
+    span.appendChild(document.createTextNode(full));
+    return span;
+  }
+  span.classList.add('cut');
+  const shown = h('span', { class: 'txt-v' }, cap(full, n));
+  const more = h('button', { type: 'button', class: 'more', 'data-more': '1', 'aria-expanded': 'false', title: 'Show the whole value' }, `all ${NUM.format(full.length)} chars`);
+  more.addEventListener('click', (ev) => {
+    ev.stopPropagation();
+    const open = more.getAttribute('aria-expanded') !== 'true';
+    clear(shown);
+    if (open) {
+      const box = h('span', { class: 'txt-full', 'data-full': '1', tabindex: '0' });
+      box.appendChild(document.createTextNode(full)); // the whole value, escaped
+      shown.appendChild(box);
+    } else {
+      shown.appendChild(document.createTextNode(cap(full, n)));
+    }
+    span.classList.toggle('open', open);
+    more.setAttribute('aria-expanded', open ? 'true' : 'false');
+    more.textContent = open ? 'less' : `all ${NUM.format(full.length)} chars`;
+  });
+  more.addEventListener('keydown', (ev) => ev.stopPropagation());
+  span.append(shown, more);
+  return span;
+}
 
 /**
  * Build an element. attrs: {class, dataset: {...}, on: {click: fn}, ...safe attributes};
@@ -23,11 +96,12 @@ export function h(tag, attrs, ...children) {
       } else if (k === 'dataset') {
         for (const [dk, dv] of Object.entries(v)) if (dv !== null && dv !== undefined) el.dataset[dk] = String(dv);
       } else if (k === 'text') {
-        el.textContent = String(v);
+        el.textContent = cap(esc(v), HARD_CAP);
       } else if (k.startsWith('data-')) {
         el.setAttribute(k, String(v));
       } else if (SAFE_ATTRS.has(k)) {
         if (v === true) el.setAttribute(k, '');
+        else if (SHOWN_ATTRS.has(k)) el.setAttribute(k, clip(v, 600));
         else el.setAttribute(k, String(v));
       } else {
         throw new Error(`h(): attribute ${k} is not allowed`);
@@ -43,7 +117,7 @@ export function append(el, children) {
     if (c === null || c === undefined || c === false) continue;
     if (Array.isArray(c)) append(el, c);
     else if (c instanceof Node) el.appendChild(c);
-    else el.appendChild(document.createTextNode(String(c)));
+    else el.appendChild(document.createTextNode(cap(esc(c), HARD_CAP)));
   }
   return el;
 }
@@ -134,7 +208,7 @@ export function spinner(label) {
 }
 
 export function errorBox(err) {
-  return h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Could not load: '), String(err && err.message ? err.message : err));
+  return h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Could not load: '), clip(err && err.message ? err.message : err, 400));
 }
 
 export function emptyBox(text) {

@@ -3,7 +3,7 @@
 // Its state is the URL hash; every change is a new hash, so views re-query.
 
 import { countryName } from './charts.js';
-import { clear, fmtTs, h, isoZ, parseTs } from './dom.js';
+import { clear, clip, fmtTs, h, isoZ, parseTs } from './dom.js';
 import { FILTER_KEYS, RANGES, buildHash, parseHash, rangeBounds } from './state.js';
 
 const LABELS = { sensor: 'Sensor', region: 'Region', exposure: 'Exposure', honeypot: 'Honeypot', country: 'Country' };
@@ -100,7 +100,7 @@ export class FilterBar {
     const sel = this.selects[key];
     clear(sel);
     sel.appendChild(h('option', { value: '' }, `${LABELS[key]}…`));
-    for (const [value, label] of this.options(key)) sel.appendChild(h('option', { value }, label));
+    for (const [value, label] of this.options(key)) sel.appendChild(h('option', { value, title: label }, clip(label, 80)));
     sel.disabled = sel.options.length <= 1;
   }
 
@@ -168,7 +168,7 @@ export class FilterBar {
             for (const v of rest) q.append(key, v);
           }),
         );
-        const chip = h('span', { class: `chip chip-${key}` }, h('span', { class: 'chip-k' }, LABELS[key]), h('span', { class: 'chip-v' }, label), x);
+        const chip = h('span', { class: `chip chip-${key}` }, h('span', { class: 'chip-k' }, LABELS[key]), h('span', { class: 'chip-v', title: label }, clip(label, 120)), x);
         chip.dataset.filter = key;
         chip.dataset.value = value;
         this.chips.appendChild(chip);

@@ -10,7 +10,11 @@ export const RANGES = [
   ['7d', '7d'],
   ['30d', '30d'],
 ];
-const RANGE_HOURS = { '24h': 24, '7d': 24 * 7, '30d': 24 * 30 };
+const RANGE_HOURS = new Map([
+  ['24h', 24],
+  ['7d', 24 * 7],
+  ['30d', 24 * 30],
+]);
 
 /** Parse location.hash into {view, args: [...], params: URLSearchParams}. */
 export function parseHash(hash) {
@@ -44,7 +48,7 @@ export function filterParams(params) {
 
 /** Hour-aligned [since, until) for a preset range, ending with the newest hour of data (or now). */
 export function rangeBounds(range, lastSeen) {
-  const hours = RANGE_HOURS[range];
+  const hours = RANGE_HOURS.get(range); // a Map: the range comes from the URL
   if (!hours) return null;
   // /api/meta's last_seen is already the (exclusive) end of the newest hour
   const anchor = lastSeen || new Date();

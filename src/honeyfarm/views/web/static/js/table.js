@@ -3,9 +3,11 @@
 
 import { rowsOf } from './api.js';
 import { countryName } from './charts.js';
-import { clear, errorBox, fmtDuration, fmtInt, fmtNum, fmtTs, fmtUsd, h } from './dom.js';
+import { append, clear, errorBox, esc, fmtDuration, fmtInt, fmtNum, fmtTs, fmtUsd, h, longText } from './dom.js';
 
 const NUMERIC = new Set(['int', 'num', 'usd', 'usd4', 'dur', 'plain']);
+// kinds whose values are free text (attacker-controlled): '' is a column without a kind
+const TEXT_KINDS = new Set(['', 'mono']);
 
 function cellText(col, v, row) {
   switch (col.kind) {
@@ -31,6 +33,20 @@ function cellText(col, v, row) {
   }
 }
 
+/**
+ * Fill a cell with attacker text (class "text": wraps anywhere, isolated): escaped, cut at n characters
+ * with the whole value on demand (dom.js longText). A short value keeps its width, so a long value in
+ * another column does not break it up.
+ */
+export function fillText(td, value, n) {
+  const el = longText(value, n);
+  td.classList.add('text');
+  // (Chrome counts a cell's min-width with its padding, 2 × 8 px)
+  if (!td.classList.contains('wide')) td.style.minWidth = `calc(${Math.min((el.textContent || '').length, 16) + 0.5}ch + 16px)`;
+  td.appendChild(el);
+  return td;
+}
+
 function cell(col, row) {
   const v = row[col.key];
   const cls = [NUMERIC.has(col.kind) ? 'num' : null, col.kind === 'mono' ? 'mono' : null, col.class || null];
@@ -38,15 +54,15 @@ function cell(col, row) {
   const td = h('td', { class: cls.filter(Boolean).join(' ') || null });
   if (col.kind === 'country') {
     if (v) {
-      td.appendChild(h('span', { class: 'cc' }, String(v)));
-      td.appendChild(document.createTextNode(` ${countryName(v, row[col.nameKey || 'name'] || '')}`));
+      append(td, [h('span', { class: 'cc' }, String(v)), ` ${countryName(v, row[col.nameKey || 'name'] || '')}`]);
     } else {
       td.textContent = '—';
     }
+  } else if (TEXT_KINDS.has(col.kind || '') && !(v === null || v === undefined || v === '')) {
+    // attacker text: escaped, cut at CAP characters, the whole value on demand
+    fillText(td, cellText(col, v, row));
   } else {
-    const text = cellText(col, v, row);
-    if (col.wrap === false || col.kind === 'mono') td.title = v === null || v === undefined ? '' : String(v);
-    td.textContent = text;
+    td.textContent = esc(cellText(col, v, row));
   }
   // "(unknown)", "(none)": the backend's placeholders are not values to filter on
   if (col.pick && v !== null && v !== undefined && v !== '' && !/^\(.*\)$/.test(String(v))) {
@@ -65,7 +81,10 @@ function cell(col, row) {
   return td;
 }
 
-/** A <table data-table=name>. columns: [{key, label, kind, pick, ...}]; rows: objects. onRow(row) makes rows clickable. */
+/**
+ * A <table data-table=name>. columns: [{key, label, kind, pick, ...}]; rows: objects. onRow(row) makes rows
+ * clickable (those for which opts.canOpen(row), when given, is true).
+ */
 export function table(name, columns, rows, opts = {}) {
   const thead = h(
     'thead',
@@ -79,7 +98,7 @@ export function table(name, columns, rows, opts = {}) {
   const tbody = h('tbody');
   for (const row of rows) {
     const tr = h('tr', null, columns.map((c) => cell(c, row)));
-    if (opts.onRow) {
+    if (opts.onRow && !(opts.canOpen && !opts.canOpen(row))) {
       tr.classList.add('row-link');
       tr.tabIndex = 0;
       tr.addEventListener('click', () => opts.onRow(row));

@@ -3,9 +3,11 @@
 
 import { getJSON, withParams } from '../api.js';
 import { bars, chartBox } from '../charts.js';
-import { card, h, replace } from '../dom.js';
+import { card, clip, h, replace } from '../dom.js';
 import { pagedTable } from '../table.js';
 import { grid, panel, viewHead } from './common.js';
+
+const MAX_PICK = 8000; // characters of a command line that can be picked to list its sessions
 
 export default {
   title: 'Commands',
@@ -22,7 +24,13 @@ export default {
         { key: 'unique_ips', label: 'Unique IPs', kind: 'int' },
       ],
       (limit, offset) => panel(ctx, 'top-commands', { limit, offset }, signal),
-      { limit: 25, onRow: (r) => ctx.setOption('command', r.command), rowClass: (r) => (r.command === ctx.option('command', null) ? 'selected' : null) },
+      {
+        limit: 25,
+        onRow: (r) => ctx.setOption('command', r.command),
+        // the command goes into the URL and the query string: a longer one cannot list its sessions
+        canOpen: (r) => String(r.command ?? '').length <= MAX_PICK,
+        rowClass: (r) => (r.command === ctx.option('command', null) ? 'selected' : null),
+      },
     );
     const sessTitle = h('span');
     const sessions = pagedTable(
@@ -60,14 +68,14 @@ export default {
         if (command === null) {
           replace(sessTitle, 'Busiest sessions');
         } else {
-          replace(sessTitle, 'Sessions that ran ', h('code', { class: 'cmd' }, command));
+          replace(sessTitle, 'Sessions that ran ', h('code', { class: 'cmd', title: command }, clip(command, 120)));
         }
         // The chart shows the top of the table's first page: one top-commands query, not two.
         const [top] = await Promise.all([cmds.reset(), sessions.reset()]);
         await bars(
           chartEl,
           top.slice(0, 15).map((r) => ({ label: r.command, value: r.count, key: r.command, note: `${r.sessions} sessions, ${r.unique_ips} IPs` })),
-          { valueName: 'times', mono: true, labelWidth: 34, color: '#5fd4b4', onPick: (it) => ctx.setOption('command', it.key) },
+          { valueName: 'times', mono: true, labelWidth: 34, color: '#5fd4b4', onPick: (it) => String(it.key ?? '').length <= MAX_PICK && ctx.setOption('command', it.key) },
         );
         if (command !== null) sessCard.scrollIntoView({ block: 'nearest' });
       },

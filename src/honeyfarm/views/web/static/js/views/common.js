@@ -2,7 +2,7 @@
 // Pieces shared by the views.
 
 import { getJSON, rowsOf, withParams } from '../api.js';
-import { PALETTE, draw, rt } from '../charts.js';
+import { PALETTE, draw, rt, short } from '../charts.js';
 import { fmtCompact, fmtInt, fmtTs, h, parseTs } from '../dom.js';
 
 export function panel(ctx, name, extra, signal) {
@@ -82,7 +82,7 @@ export function timeChart(el, answer, opts = {}) {
   const multi = seriesNames.length > 1 || hasSeries;
   const option = {
     grid: { left: 8, right: 16, top: multi ? 34 : 12, bottom: opts.zoom ? 44 : 8, containLabel: true },
-    legend: multi ? { top: 0, left: 0, type: 'scroll', icon: 'roundRect', itemWidth: 10, itemHeight: 10 } : undefined,
+    legend: multi ? { top: 0, left: 0, type: 'scroll', icon: 'roundRect', itemWidth: 10, itemHeight: 10, formatter: (n) => short(n, 24) } : undefined,
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtCompact(v) }, splitNumber: 4 },
     tooltip: {
@@ -92,7 +92,7 @@ export function timeChart(el, answer, opts = {}) {
         if (!list.length) return '';
         const t = new Date(list[0].value[0]);
         const head = Number.isNaN(t.getTime()) ? '' : fmtTs(t.toISOString());
-        const lines = list.filter((p) => p.value[1]).map((p) => `${p.seriesName}: ${fmtInt(p.value[1])}`);
+        const lines = list.filter((p) => p.value[1]).map((p) => `${short(p.seriesName, 60)}: ${fmtInt(p.value[1])}`);
         return [head, ...lines].join('\n');
       },
     },

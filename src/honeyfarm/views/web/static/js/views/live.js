@@ -4,6 +4,7 @@
 import { getJSON, rowsOf, toParams, withParams } from '../api.js';
 import { GEO, centroid, chart, chartBox, countryName, draw, rt } from '../charts.js';
 import { card, clear, fmtInt, fmtTs, h } from '../dom.js';
+import { fillText } from '../table.js';
 import { grid, viewHead } from './common.js';
 
 const MAX_ROWS = 200;
@@ -23,7 +24,7 @@ function row(e, fresh) {
     'tr',
     { class: fresh ? 'fresh' : null },
     h('td', { class: 'nowrap', title: ts }, ts.slice(5)),
-    h('td', { class: 'sensor' }, e.sensor ?? '—'),
+    fillText(h('td', { class: 'sensor' }), e.sensor ?? '—', 40),
     h('td', { class: 'mono' }, String(e.eventid ?? '—').replace(/^cowrie\./, '')),
     h(
       'td',
@@ -32,7 +33,7 @@ function row(e, fresh) {
       e.src_country ? ' ' : null,
       e.src_ip ?? '—',
     ),
-    h('td', { class: 'mono detail' }, detail(e)),
+    fillText(h('td', { class: 'mono detail' }), detail(e), 120),
   );
   if (e.eventid) tr.cells[2].title = String(e.eventid);
   return tr;
@@ -165,7 +166,7 @@ export default {
         pulses.splice(0, Math.max(0, pulses.length - 25));
         const option = {
           geo: { ...GEO, roam: true },
-          tooltip: { trigger: 'item', renderMode: 'richText', confine: true, formatter: (p) => (p.seriesId === 'sensors' ? `sensor ${p.name}` : p.name || '') },
+          tooltip: { trigger: 'item', renderMode: 'richText', confine: true, formatter: (p) => (p.seriesId === 'sensors' ? `sensor ${p.name}` : p.name || '') }, // names went through rt()
           series: [
             {
               id: 'sensors',
@@ -176,7 +177,7 @@ export default {
               symbolSize: 11,
               itemStyle: { color: '#ffd479', borderColor: '#1b2330', borderWidth: 1 },
               label: { show: true, position: 'right', color: '#e8edf3', fontSize: 10, formatter: (p) => p.name },
-              data: baseSensors.map((s) => ({ name: rt(s.sensor), value: [Number(s.lon), Number(s.lat)] })),
+              data: baseSensors.map((s) => ({ name: rt(s.sensor, 40), value: [Number(s.lon), Number(s.lat)] })),
             },
             ...liveSeries(),
           ],

@@ -22,7 +22,7 @@ export function worldOption(countries, sensors, arcs, opts = {}) {
   }
   const scatter = [...sensorAt.entries()].map(([name, pos]) => {
     const s = sensors.find((x) => x.sensor === name);
-    return { name: rt(name), value: [...pos, Number(s.events) || 0], sensor: s };
+    return { name: rt(name, 40), value: [...pos, Number(s.events) || 0], sensor: s };
   });
   const option = {
     geo: { ...GEO, ...(opts.geo || {}) },

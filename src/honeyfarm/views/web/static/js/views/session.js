@@ -2,7 +2,7 @@
 // One session: its events, and a replay of its TTY log (text only, into a <pre>).
 
 import { getJSON, rowsOf } from '../api.js';
-import { card, clock, emptyBox, fmtTs, h, replace } from '../dom.js';
+import { card, clock, emptyBox, esc, fmtTs, h, longText, replace } from '../dom.js';
 import { table } from '../table.js';
 import { grid, viewHead } from './common.js';
 
@@ -93,7 +93,7 @@ class Player {
   }
 
   show() {
-    this.pre.textContent = this.screen;
+    this.pre.textContent = esc(this.screen, true); // \n and \t stay; bidi and invisible characters show
     this.pre.scrollTop = this.pre.scrollHeight;
     this.bar.value = String(this.pos);
     this.time.textContent = `${clock(this.pos)} / ${clock(this.duration)}`;
@@ -194,9 +194,9 @@ export default {
           h(
             'dl',
             { class: 'facts' },
-            h('div', null, h('dt', null, 'Sensor'), h('dd', null, String(ans.sensor ?? sensor))),
-            h('div', null, h('dt', null, 'Session'), h('dd', { class: 'mono' }, String(ans.session ?? session))),
-            h('div', null, h('dt', null, 'Source'), h('dd', { class: 'mono' }, src ?? '—')),
+            h('div', null, h('dt', null, 'Sensor'), h('dd', null, longText(ans.sensor ?? sensor, 120))),
+            h('div', null, h('dt', null, 'Session'), h('dd', { class: 'mono' }, longText(ans.session ?? session, 120))),
+            h('div', null, h('dt', null, 'Source'), h('dd', { class: 'mono' }, longText(src ?? '—', 120))),
             h('div', null, h('dt', null, 'Started'), h('dd', null, fmtTs(first.ts))),
             h('div', null, h('dt', null, 'Ended'), h('dd', null, fmtTs(last.ts))),
             h('div', null, h('dt', null, 'Events'), h('dd', null, String(rows.length))),

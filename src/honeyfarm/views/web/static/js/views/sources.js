@@ -3,7 +3,7 @@
 
 import { getJSON, rowsOf, withParams } from '../api.js';
 import { bars, chartBox, countryName } from '../charts.js';
-import { card, h, replace } from '../dom.js';
+import { card, clip, h, replace } from '../dom.js';
 import { pagedTable } from '../table.js';
 import { grid, panel, viewHead } from './common.js';
 
@@ -92,7 +92,7 @@ export default {
         signal = sig;
         const ip = ctx.option('ip', null);
         ipCard.hidden = ip === null;
-        if (ip !== null) replace(ipTitle, 'Sessions from ', h('code', null, ip));
+        if (ip !== null) replace(ipTitle, 'Sessions from ', h('code', null, clip(ip, 120)));
         // The AS and client charts show the top of their tables' first pages (one query each).
         const [tc, , ta, cv] = await Promise.all([
           panel(ctx, 'top-countries', { limit: 12 }, sig),

@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: MIT
+"""The commands that read the lake or the registries: query, report, compact, formats, eventids, geoip.
+
+Reading commands never create a lake: a lake directory that does not exist is
+an error naming the path and where it came from (``--lake``,
+``$HONEYFARM_LAKE``, the config file or the default), not empty panels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from honeyfarm.analysis.names import PANEL_NAMES
+from honeyfarm.cli_common import Command, ConfigOpt, CsvOpt, JsonOpt, LakeOpt, app, fail, lake_to_read, load, stdout
+
+#: What ``--limit 0`` ("no limit") asks the panels for: more rows than any lake holds.
+NO_LIMIT = 2**62
+
+RepeatOpt = Optional[list[str]]  # noqa: UP045  (typer needs Optional for a repeatable option without a default)
+
+
+@app.command(cls=Command)
+def query(
+    sql: Annotated[str, typer.Argument(metavar="SQL", help="SQL over the views `events` and `dead_letter`.")],
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Run SQL (DuckDB dialect) over the lake."""
+    import duckdb
+
+    from honeyfarm.lake.store import Lake
+
+    cfg = load(config)
+    con = Lake(lake_to_read(cfg, lake, config), cfg.lake).connect(cfg.ingest.threads)
+    try:
+        table = con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:
+        raise fail(f"query failed: {exc}", 1) from None
+    emit(table, as_json, as_csv, None)
+
+
+def emit(table: object, as_json: bool, as_csv: bool, title: str | None) -> None:
+    import pyarrow as pa
+
+    from honeyfarm.views.render import print_table, write_csv, write_json
+
+    assert isinstance(table, pa.Table)
+    if as_json:
+        write_json(table, sys.stdout)
+    elif as_csv:
+        write_csv(table, sys.stdout)
+    else:
+        print_table(table, stdout(), title)
+
+
+def _parse_time(option: str, s: str | None) -> dt.datetime | None:
+    if s is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"error: {option}: not an ISO 8601 date or time: {s!r}", 2) from None
+    return t
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+@app.command(cls=Command)
+def report(
+    panel: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(metavar="PANEL", help=f"One of: {', '.join(PANEL_NAMES)} (default: a summary)."),
+    ] = None,
+    since: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(metavar="TIME", help="Start (ISO 8601, UTC unless an offset is given)."),
+    ] = None,
+    until: Annotated[Optional[str], typer.Option(metavar="TIME", help="End, exclusive (ISO 8601).")] = None,  # noqa: UP045
+    sensor: Annotated[RepeatOpt, typer.Option(metavar="NAME", help="Only this sensor (repeatable).")] = None,
+    country: Annotated[
+        RepeatOpt, typer.Option(metavar="CC", help="Only this source country, ISO code (repeatable).")
+    ] = None,
+    honeypot: Annotated[
+        RepeatOpt, typer.Option(metavar="NAME", help="Only this honeypot, e.g. cowrie (repeatable).")
+    ] = None,
+    limit: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(metavar="N", help="Rows per panel (default: the panel's own; 0 = no limit)."),
+    ] = None,
+    bucket: Annotated[str, typer.Option(metavar="hour|day", help="timeline: hour or day.")] = "hour",
+    by_country: Annotated[bool, typer.Option("--by-country", help="timeline: split by country.")] = False,
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Report panels over the lake (overview, top-*, timeline, client-versions, hassh, downloads, eventids)."""
+    from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+    from honeyfarm.lake.store import Lake
+    from honeyfarm.views.render import dumps_json, write_json
+
+    cfg = load(config)
+    if panel is not None and panel not in PANELS:
+        raise fail(f"unknown panel {panel!r}; known: {', '.join(PANELS)}", 2)
+    if as_csv and panel is None:
+        raise fail("--csv needs one panel name", 2)
+    if limit is not None and limit < 0:
+        raise fail(f"error: --limit must be 0 (no limit) or more, not {limit}", 2)
+    start, end = _parse_time("--since", since), _parse_time("--until", until)
+    try:  # the range ingest accepts events in: nothing outside it, and no date arithmetic overflows
+        start, end = cfg.ingest.window().check("--since", start), cfg.ingest.window().check("--until", end)
+    except ValueError as exc:
+        raise fail(f"error: {exc}", 2) from None
+    if start is not None and end is not None and _utc(start) >= _utc(end):
+        raise fail(f"error: --since {since} is not before --until {until}", 2)
+    filters = Filters(
+        since=start, until=end, sensors=tuple(sensor or ()),
+        countries=tuple(c.upper() for c in country or ()), honeypots=tuple(honeypot or ()),
+    )  # fmt: skip
+    con = Lake(lake_to_read(cfg, lake, config), cfg.lake).connect(cfg.ingest.threads)
+    names = [panel] if panel else list(SUMMARY_PANELS)
+    results = {}
+    for name in names:
+        p = PANELS[name]
+        kwargs: dict[str, object] = {"limit": p.default_limit if limit is None else limit or NO_LIMIT}
+        if name == "timeline":
+            kwargs.update(bucket=bucket, by_country=by_country)
+        try:
+            results[name] = p.func(con, filters, **kwargs)
+        except ValueError as exc:
+            raise fail(str(exc), 2) from None
+    if as_json:
+        if panel:
+            write_json(results[panel], sys.stdout)
+        else:
+            body = {k: v.to_pylist() for k, v in results.items()}
+            sys.stdout.write(dumps_json(body) + "\n")
+        return
+    for name, table in results.items():
+        emit(table, False, as_csv, None if as_csv else name)
+
+
+@app.command()
+def compact(
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    min_files: Annotated[int, typer.Option(metavar="N", help="Compact partitions with at least this many files.")] = 2,
+) -> None:
+    """Merge each date partition's small files into one (crash-safe)."""
+    from honeyfarm.lake.store import Lake
+
+    cfg = load(config)
+    lk = Lake(lake_to_read(cfg, lake, config), cfg.lake)
+    with lk.writer():
+        con = lk.connect(cfg.ingest.threads, cfg.ingest.memory_limit)
+        n = 0
+        for table in ("events", "dead_letter"):
+            for d in lk.partitions(table):
+                n += lk.compact(con, table, d, min_files)
+        lk.sync_rollups(con)
+    stdout().print(f"compacted {n} partition(s)", markup=False)
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats ingest knows, by name."""
+    from honeyfarm.formats import registry
+
+    found = sorted(registry().values(), key=lambda f: f.name)
+    width = max(len(f.name) for f in found)
+    for f in found:
+        typer.echo(f"{f.name:{width}}  {f.description}")
+
+
+@app.command()
+def eventids(as_json: JsonOpt = False) -> None:
+    """List the eventid registry."""
+    from honeyfarm.eventids import EVENT_IDS
+
+    if as_json:
+        typer.echo(json.dumps(EVENT_IDS, indent=1))
+        return
+    width = max(len(k) for k in EVENT_IDS)
+    for k, v in EVENT_IDS.items():
+        typer.echo(f"{k:{width}}  {v}")
+
+
+@app.command(cls=Command)
+def geoip(
+    ips: Annotated[list[str], typer.Argument(metavar="IP", help="Addresses to look up (IPv4 or IPv6).")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Look addresses up in the configured GeoIP/ASN databases."""
+    import ipaddress
+
+    from honeyfarm.enrich.geoip import GeoIP
+
+    cfg = load(config)
+    for ip in ips:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise fail(f"error: not an IP address: {ip!r}", 2) from None
+    emit(GeoIP(cfg.geoip).lookup(ips), as_json, False, None)
