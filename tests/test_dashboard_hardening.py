@@ -20,7 +20,6 @@ import re
 import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,10 @@ import pytest
 from lakeutil import hf, query
 from pydantic import ValidationError
 from webutil import (
+    ABSURD,
     TOTAL_EVENTS,
     TestClient,
+    add_event,
     build_lake,
     free_port,
     listening,
@@ -42,9 +43,7 @@ from webutil import (
 )
 
 from honeyfarm.config import Config
-from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
-from honeyfarm.sql import sql_path
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.validation import describe
 from honeyfarm.views.web.app import create_app
@@ -144,29 +143,6 @@ def test_the_window_edges_are_accepted(client: TestClient) -> None:
 
 
 # ------------------------------------------- a lake written before the window existed
-
-
-def add_event(lake: Path, ts: str, n: int) -> None:
-    """Copy one stored event to ``ts`` (a new id), as a committed file with its rollups: what ingest without
-    the window wrote."""
-    con = Lake(lake).connect()
-    try:
-        src = sql_path(lake / "events") + " || '/*/*.parquet'"
-        target = lake / "events" / f"date={ts[:10]}" / f"part-{uuid.uuid4()}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"""COPY (SELECT * REPLACE (TIMESTAMP '{ts}' AS ts, {n}::BIGINT AS event_id, 'cow-old' AS sensor)
-            FROM read_parquet({src}, hive_partitioning=false) WHERE session = 'c0ffee01' LIMIT 1)
-            TO {sql_path(target)} (FORMAT parquet)"""
-        )
-        store = Lake(lake)
-        with store.writer():
-            store.sync_rollups(con)
-    finally:
-        con.close()
-
-
-ABSURD = ["9999-12-31 23:59:59", "2262-04-11 23:47:16", "0001-01-01 00:00:00"]
 
 
 @pytest.fixture(scope="module")

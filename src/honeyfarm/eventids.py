@@ -113,7 +113,8 @@ EVENT_IDS: dict[str, str] = {
     # --- honeyfarm's own sensor -------------------------------------------------
     "honeyfarm.sensor.start": "The sensor started; listening addresses in `extra`.",
     "honeyfarm.sensor.stop": "The sensor stopped; event counts of the run in `extra`.",
-    "honeyfarm.sensor.spool_full": "The spool passed `spool.max_bytes`; `extra.dropped` events were not written.",
+    "honeyfarm.sensor.spool_full": "Events could not be written (spool past `spool.max_bytes`, or a disk error such as ENOSPC); `extra.dropped` events were lost, `extra.reasons` says why. Written once writing works again.",
+    "honeyfarm.sensor.refused": "Connections refused by the caps since the last report; `extra.refused`, `extra.reasons` (max_connections, max_per_ip), `extra.top_src_ips`.",
 }
 
 #: Event id prefix (honeypot) of each eventid family.

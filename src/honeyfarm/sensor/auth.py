@@ -130,8 +130,11 @@ class Accounts:
         uid = self._next
         self._next += 1
         self.allocated[name] = uid
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.path, json.dumps(self.allocated).encode())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.path, json.dumps(self.allocated).encode())
+        except OSError:
+            pass  # disk full: the uid holds for this run and is saved with the next new name
         return uid
 
 

@@ -118,7 +118,9 @@ class SSHConfig(_Strict):
 class TelnetConfig(_Strict):
     enabled: bool = Field(True, description="Run the Telnet trap.")
     listen: list[str] = Field(default_factory=lambda: ["127.0.0.1:2323"], description="`host:port` addresses.")
-    login_timeout: Annotated[float, Field(gt=0)] = Field(60.0, description="As login(1)'s LOGIN_TIMEOUT.")
+    login_timeout: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="As login(1)'s LOGIN_TIMEOUT, counted from the connection."
+    )
     max_auth_tries: Annotated[int, Field(ge=1, le=100)] = Field(3, description="Failed logins before hanging up.")
 
 
@@ -143,7 +145,9 @@ class DownloadsConfig(_Strict):
 class LimitsConfig(_Strict):
     max_connections: Annotated[int, Field(ge=1)] = Field(2000, description="Open connections over all traps.")
     max_per_ip: Annotated[int, Field(ge=1)] = Field(32, description="Open connections from one address.")
-    idle_timeout: Annotated[float, Field(gt=0)] = Field(300.0, description="Close a session idle this long.")
+    idle_timeout: Annotated[float, Field(gt=0)] = Field(
+        300.0, description="Close a session whose input line is not complete this long after the prompt."
+    )
     session_timeout: Annotated[float, Field(gt=0)] = Field(3600.0, description="Close any session this old.")
     max_line_bytes: Annotated[int, Field(ge=256)] = Field(16 * 1024, description="Longest shell input line.")
     session_output_bytes: Annotated[int, Field(ge=4096)] = Field(
@@ -152,6 +156,9 @@ class LimitsConfig(_Strict):
     max_upload_bytes: Annotated[int, Field(ge=1024)] = Field(16 * 1024 * 1024, description="Largest SFTP/SCP upload.")
     ttylog_bytes: Annotated[int, Field(ge=4096)] = Field(1024 * 1024, description="TTY log size cap per session.")
     nofile: Annotated[int, Field(ge=256)] = Field(65536, description="RLIMIT_NOFILE raised to at start.")
+    refused_report_interval: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="Seconds between `honeyfarm.sensor.refused` events (only when connections were refused)."
+    )
 
 
 class SensorConfig(_Strict):

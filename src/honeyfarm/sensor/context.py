@@ -27,7 +27,13 @@ if TYPE_CHECKING:
 
 
 class ConnectionLimiter:
-    """Global and per-address caps on open connections (checked before any protocol work)."""
+    """Global and per-address caps on open connections (checked before any protocol work).
+
+    Refusals are counted by reason and by source address (at most ``MAX_REFUSED_IPS`` addresses
+    between two reports), for the periodic ``honeyfarm.sensor.refused`` event.
+    """
+
+    MAX_REFUSED_IPS = 10_000
 
     def __init__(self, max_total: int, max_per_ip: int) -> None:
         self.max_total = max_total
@@ -35,10 +41,15 @@ class ConnectionLimiter:
         self.total = 0
         self.per_ip: Counter[str] = Counter()
         self.refused = 0
+        self.refused_reasons: Counter[str] = Counter()
+        self.refused_ips: Counter[str] = Counter()
 
     def acquire(self, ip: str) -> bool:
         if self.total >= self.max_total or self.per_ip[ip] >= self.max_per_ip:
             self.refused += 1
+            self.refused_reasons["max_connections" if self.total >= self.max_total else "max_per_ip"] += 1
+            if ip in self.refused_ips or len(self.refused_ips) < self.MAX_REFUSED_IPS:
+                self.refused_ips[ip] += 1
             return False
         self.total += 1
         self.per_ip[ip] += 1
@@ -49,6 +60,20 @@ class ConnectionLimiter:
         self.per_ip[ip] -= 1
         if self.per_ip[ip] <= 0:
             del self.per_ip[ip]
+
+    def take_refused(self, top: int = 10) -> dict[str, Any] | None:
+        """The refusals since the last call (``None`` if there were none), then start counting afresh."""
+        if not self.refused_reasons:
+            return None
+        report: dict[str, Any] = {
+            "refused": sum(self.refused_reasons.values()),
+            "reasons": dict(self.refused_reasons),
+            "top_src_ips": [[ip, n] for ip, n in self.refused_ips.most_common(top)],
+            "src_ips": len(self.refused_ips),
+        }
+        self.refused_reasons.clear()
+        self.refused_ips.clear()
+        return report
 
 
 @dataclass

@@ -58,6 +58,7 @@ class EventLog:
         }
         if identity.tags:
             self._stamp["tags"] = dict(identity.tags)
+        spool.stamp = self._stamp  # the spool's own spool_full events carry the identity too
         self.counts: dict[str, int] = {}
 
     def emit(self, eventid: str, /, **fields: Any) -> None:

@@ -29,6 +29,7 @@ from honeyfarm.sensor.auth import Accounts, CredentialPolicy
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.context import ConnectionLimiter, SensorContext
 from honeyfarm.sensor.events import EventLog
+from honeyfarm.sensor.guard import Supervisor, quiet_library_logs, say, unquiet_library_logs
 from honeyfarm.sensor.spool import Spool
 
 
@@ -111,6 +112,8 @@ class Sensor:
         self._stop = asyncio.Event()
         self._ship_stop = asyncio.Event()
         self.ready = asyncio.Event()
+        self.fatal: str | None = None  # why the sensor stopped by itself (exit status 1)
+        self.supervisor: Supervisor | None = None
 
     def bind_all(self) -> None:
         if self.cfg.ssh.enabled:
@@ -150,6 +153,7 @@ class Sensor:
             preload()
             drop_privileges(self.cfg.user, [self.spool_dir])
         self.ctx = ctx = self._build()
+        self.supervisor = Supervisor(ctx.tasks, self._fatal)
         if "ssh" in self.socks:
             from honeyfarm.sensor.openssh import PROFILES, load_host_keys
             from honeyfarm.sensor.ssh import SSHTrap
@@ -197,24 +201,33 @@ class Sensor:
             except ShipError as exc:  # a permanent problem: say so, keep trapping
                 print(f"honeyfarm sensor: shipping stopped: {exc}", file=sys.stderr, flush=True)
 
-        ctx.tasks.add(asyncio.create_task(shipper()))
+        assert self.supervisor is not None
+        self.supervisor.restart("shipper", shipper)
 
     def _periodic(self, ctx: SensorContext) -> None:
+        """Every background task is supervised: retried with a logged line, never dead in silence."""
         spool = ctx.events.spool
-
-        async def every(seconds: float, fn: Callable[[], Any]) -> None:
-            while True:
-                await asyncio.sleep(seconds)
-                fn()
+        sup = self.supervisor
+        assert sup is not None
 
         def tick_sync() -> None:
             spool.sync()
             spool.maybe_rotate()
 
-        interval = self.cfg.spool.fsync_interval or 1.0
-        for coro in (every(interval, tick_sync), every(30.0, spool.refresh_usage)):
-            task = asyncio.create_task(coro)
-            ctx.tasks.add(task)
+        def report_refused() -> None:
+            report = ctx.limiter.take_refused()
+            if report is not None:
+                ctx.events.emit("honeyfarm.sensor.refused", interval=self.cfg.limits.refused_report_interval, **report)
+
+        sup.every("spool fsync", self.cfg.spool.fsync_interval or 1.0, tick_sync)
+        sup.every("spool usage", 30.0, spool.refresh_usage)
+        sup.every("refused report", self.cfg.limits.refused_report_interval, report_refused)
+
+    def _fatal(self, why: str) -> None:
+        say(f"stopping: {why}")
+        if self.fatal is None:
+            self.fatal = why
+        self.request_stop()
 
     async def stop(self) -> None:
         self._ship_stop.set()
@@ -230,7 +243,10 @@ class Sensor:
             await asyncio.gather(*pending, return_exceptions=True)
         if ctx.downloader is not None:
             await ctx.downloader.aclose()
-        ctx.events.emit("honeyfarm.sensor.stop", counts=dict(ctx.events.counts))
+        report = ctx.limiter.take_refused()
+        if report is not None:
+            ctx.events.emit("honeyfarm.sensor.refused", **report)
+        ctx.events.emit("honeyfarm.sensor.stop", counts=dict(ctx.events.counts), error=self.fatal)
         ctx.events.spool.close()
 
     def request_stop(self) -> None:
@@ -241,15 +257,19 @@ class Sensor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
-        await self.start()
-        if on_ready is not None:
-            res = on_ready(self)
-            if res is not None:
-                await res
+        quiet = quiet_library_logs()
         try:
-            await self._stop.wait()
+            await self.start()
+            if on_ready is not None:
+                res = on_ready(self)
+                if res is not None:
+                    await res
+            try:
+                await self._stop.wait()
+            finally:
+                await self.stop()
         finally:
-            await self.stop()
+            unquiet_library_logs(quiet)
 
 
 def run(
@@ -257,4 +277,8 @@ def run(
     on_ready: Callable[[Sensor], Awaitable[None] | None] | None = None,
     ship: ShipConfig | None = None,
 ) -> None:
-    asyncio.run(Sensor(cfg, ship).serve(on_ready))
+    """Serve until SIGTERM/SIGINT; a background task that cannot recover exits with status 1."""
+    sensor = Sensor(cfg, ship)
+    asyncio.run(sensor.serve(on_ready))
+    if sensor.fatal is not None:
+        raise SystemExit(1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from typing import Any
 
 from honeyfarm.sensor.context import SensorContext, SessionContext
 from honeyfarm.sensor.events import SessionLog
@@ -121,7 +122,14 @@ class _Closed(Exception):
     pass
 
 
+#: Output queued for a client that does not read (echo of a flood) before the session waits for it.
+MAX_PENDING_OUTPUT = 64 * 1024
+READ_CHUNK = 4096
+
+
 class TelnetSession:
+    """One connection. Every read has an absolute deadline, every write stops at a closed transport."""
+
     def __init__(self, trap: TelnetTrap, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.trap = trap
         self.ctx = trap.ctx
@@ -131,14 +139,24 @@ class TelnetSession:
         local = writer.get_extra_info("sockname") or ("?", 0)
         self.log = SessionLog(self.ctx.events, "telnet", (str(peer[0]), int(peer[1])), (str(local[0]), int(local[1])))
         self.parser = TelnetParser()
-        self.buf = bytearray()
+        self.buf = bytearray()  # data bytes read, not yet consumed (at most one chunk)
+        self.pos = 0
         self.echo = True
         self.tty: TTYLog | None = None
         self.last_cr = False
+        self.started = asyncio.get_running_loop().time()
+
+    def _write(self, data: bytes) -> None:
+        # Writing to a closed transport is what made asyncio log "socket.send() raised exception."
+        # once per echoed byte of a flood: stop the session instead.
+        if self.writer.transport.is_closing():
+            raise _Closed
+        if data:
+            self.writer.write(data)
 
     def send(self, text: str) -> None:
         data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "replace").replace(b"\xff", b"\xff\xff")
-        self.writer.write(data)
+        self._write(data)
         if self.tty is not None:
             self.tty.output(text.replace("\r\n", "\n").replace("\n", "\r\n"))
 
@@ -150,52 +168,69 @@ class TelnetSession:
                 self.log.emit("cowrie.client.var", name="TERM", value=self.parser.term)
         self.parser.events.clear()
 
-    async def _fill(self, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
-            chunk = await self.reader.read(4096)
+    async def _fill(self, deadline: float) -> None:
+        """Read one chunk before ``deadline`` (loop time): a byte every few seconds does not extend it."""
+        transport = self.writer.transport
+        if transport.is_closing():
+            raise _Closed
+        async with asyncio.timeout_at(deadline):
+            if transport.get_write_buffer_size() > MAX_PENDING_OUTPUT:
+                await self.writer.drain()  # a client that sends and never reads waits here, bounded
+            chunk = await self.reader.read(READ_CHUNK)
         if not chunk:
             raise _Closed
         data = self.parser.feed(chunk)
         if self.parser.replies:
-            self.writer.write(bytes(self.parser.replies))
+            self._write(bytes(self.parser.replies))
             self.parser.replies.clear()
         if "interrupt" in self.parser.events:
             data += b"\x03"
         self._handle_events()
-        self.buf += data
+        self.buf = bytearray(data)
+        self.pos = 0
 
-    async def readline(self, timeout: float, echo: bool) -> str:
+    async def readline(self, deadline: float, echo: bool) -> str:
         """One line of input with the line editing a Linux tty gives (backspace, ^C, ^U, ^D)."""
         line = bytearray()
+        out = bytearray()  # echo, written once per chunk rather than once per byte
         cap = self.ctx.cfg.limits.max_line_bytes
-        while True:
-            while not self.buf:
-                await self._fill(timeout)
-            b = self.buf.pop(0)
-            if self.last_cr and b in (0, 10):
-                self.last_cr = False
-                continue  # CR NUL / CR LF: one line end
-            self.last_cr = b == 13
-            if b in (13, 10):
-                if echo:
-                    self.writer.write(b"\r\n")
-                return line.decode("utf-8", "replace")
-            if b in (8, 127):
-                if line:
-                    line.pop()
+        try:
+            while True:
+                while self.pos >= len(self.buf):
+                    self._write(bytes(out))
+                    out.clear()
+                    await self._fill(deadline)
+                b = self.buf[self.pos]
+                self.pos += 1
+                if self.last_cr and b in (0, 10):
+                    self.last_cr = False
+                    continue  # CR NUL / CR LF: one line end
+                self.last_cr = b == 13
+                if b in (13, 10):
                     if echo:
-                        self.writer.write(b"\b \b")
-            elif b == 3:
-                self.writer.write(b"^C\r\n")
-                raise KeyboardInterrupt
-            elif b == 4 and not line:
-                raise EOFError
-            elif b == 21:
-                line.clear()
-            elif (b >= 32 or b == 9) and len(line) < cap:
-                line.append(b)
-                if echo:
-                    self.writer.write(bytes([b]).replace(b"\xff", b"\xff\xff"))
+                        out += b"\r\n"
+                    return line.decode("utf-8", "replace")
+                if b in (8, 127):
+                    if line:
+                        line.pop()
+                        if echo:
+                            out += b"\b \b"
+                elif b == 3:
+                    out += b"^C\r\n"
+                    raise KeyboardInterrupt
+                elif b == 4 and not line:
+                    raise EOFError
+                elif b == 21:
+                    line.clear()
+                elif (b >= 32 or b == 9) and len(line) < cap:
+                    line.append(b)
+                    if echo:
+                        out.append(b)
+                        if b == IAC:
+                            out.append(IAC)
+        finally:
+            if out and not self.writer.transport.is_closing():
+                self.writer.write(bytes(out))
 
     async def run(self) -> None:
         self.log.emit("cowrie.session.connect")
@@ -213,29 +248,31 @@ class TelnetSession:
     async def _login(self) -> SessionContext | None:
         cfg = self.ctx.cfg
         persona = self.ctx.persona
-        deadline = asyncio.get_running_loop().time() + cfg.telnet.login_timeout
+        # login(1)'s LOGIN_TIMEOUT counts from the connection, not from the last byte read.
+        deadline = self.started + cfg.telnet.login_timeout
         self.send(f"Debian GNU/Linux 12\n{persona.hostname} login: ")
         for _attempt in range(cfg.telnet.max_auth_tries):
-            left = deadline - asyncio.get_running_loop().time()
             try:
-                username = (await self.readline(left, echo=True)).strip()
+                username = (await self.readline(deadline, echo=True)).strip()
                 if not username:
                     self.send(f"{persona.hostname} login: ")
                     continue
                 self.send("Password: ")
-                password = await self.readline(max(left, 1.0), echo=False)
+                password = await self.readline(deadline, echo=False)
             except KeyboardInterrupt:
                 self.send(f"\n{persona.hostname} login: ")
                 continue
             except TimeoutError:
-                self.send(f"\nLogin timed out after {int(cfg.telnet.login_timeout)} seconds.\n")
+                with contextlib.suppress(_Closed):
+                    self.send(f"\nLogin timed out after {int(cfg.telnet.login_timeout)} seconds.\n")
                 return None
             self.send("\n")
             if self.ctx.policy.check(self.log.src_ip, username, password):
                 self.log.emit("cowrie.login.success", username=username, password=password)
                 return SessionContext(self.ctx, self.log, self.ctx.accounts.account(username))
-            await asyncio.sleep(auth_failure_delay(self.trap.fail_delay))
+            # Logged before the delay: an attempt cut off by a hang-up or a shutdown was still made.
             self.log.emit("cowrie.login.failed", username=username, password=password)
+            await self.trap.pause(auth_failure_delay(self.trap.fail_delay))
             self.send(f"\nLogin incorrect\n{persona.hostname} login: ")
         return None
 
@@ -252,14 +289,17 @@ class TelnetSession:
             while True:
                 self.send(shell.prompt())
                 try:
-                    line = await self.readline(limits.idle_timeout, echo=True)
+                    # The idle deadline runs from the prompt: trickling bytes without a newline ends it too.
+                    deadline = asyncio.get_running_loop().time() + limits.idle_timeout
+                    line = await self.readline(deadline, echo=True)
                 except KeyboardInterrupt:
                     continue
                 except EOFError:
                     self.send("logout\n")
                     break
                 except TimeoutError:
-                    self.send("\ntimed out waiting for input: auto-logout\n")
+                    with contextlib.suppress(_Closed):
+                        self.send("\ntimed out waiting for input: auto-logout\n")
                     break
                 if self.tty is not None:
                     self.tty.input(line + "\r")
@@ -267,7 +307,8 @@ class TelnetSession:
                 result = await shell.run_line(line)
                 if result.output:
                     self.send(result.output)
-                await self.writer.drain()
+                async with asyncio.timeout(limits.idle_timeout):  # a client that never reads
+                    await self.writer.drain()
                 if result.exit:  # the shell printed "logout" itself
                     break
         finally:
@@ -289,6 +330,14 @@ class TelnetTrap:
         self.fail_delay = ctx.cfg.ssh.auth_fail_delay
         self._servers: list[asyncio.AbstractServer] = []
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = asyncio.Event()
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, unless the sensor is stopping (then end the session at once)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+            raise _Closed
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername") or ("?", 0)
@@ -296,28 +345,49 @@ class TelnetTrap:
         if not self.ctx.limiter.acquire(ip):
             writer.transport.abort()
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         self._writers.add(writer)
         try:
             async with asyncio.timeout(self.ctx.cfg.limits.session_timeout):
                 await TelnetSession(self, reader, writer).run()
         except (TimeoutError, ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:
+            # Only close() cancels a session (one stuck past its grace period). End quietly: Python
+            # 3.11's start_server callback prints a traceback for a handler task that ends cancelled.
+            if not self._closing.is_set():
+                raise
         finally:
             self._writers.discard(writer)
             self.ctx.limiter.release(ip)
-            with contextlib.suppress(Exception):
-                writer.close()
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+            try:
                 await asyncio.wait_for(writer.wait_closed(), 2)
+            except (TimeoutError, OSError):
+                writer.transport.abort()  # a peer that never reads what is left
 
     async def start(self, socks: list[socket.socket]) -> None:
         for sock in socks:
             self._servers.append(await asyncio.start_server(self._handle, sock=sock, backlog=1024, limit=8192))
 
     async def close(self) -> None:
+        """Stop accepting, hang up every session and wait for their handlers (no task left to cancel)."""
+        self._closing.set()
         for srv in self._servers:
             srv.close()
         for w in list(self._writers):
             w.transport.abort()
+        pending = list(self._tasks)
+        if pending:  # aborted sessions end at their next read; one in a failure delay is cancelled
+            _done, still = await asyncio.wait(pending, timeout=0.5)
+            for t in still:
+                t.cancel()
+            if still:
+                await asyncio.gather(*still, return_exceptions=True)
         for srv in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(srv.wait_closed(), 2)

@@ -14,6 +14,7 @@ harmless ones (colours, cursor moves, erase) are passed to the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -35,7 +36,11 @@ class TTYLog:
         self.start = time.monotonic()
         self.size = 0
         self.truncated = False
-        self._fh: IO[str] | None = self.path.open("x", encoding="utf-8")
+        self._fh: IO[str] | None = None
+        try:
+            self._fh = self.path.open("x", encoding="utf-8")
+        except OSError:  # disk full or gone: the session goes on, unrecorded
+            self.truncated = True
         header = {
             "version": 2,
             "width": max(1, min(width, 1000)),
@@ -52,7 +57,11 @@ class TTYLog:
         if self.size + len(line) > self.max_bytes:
             self.truncated = True
             return
-        self._fh.write(line)
+        try:
+            self._fh.write(line)
+        except OSError:  # disk full: keep what was written, stop here (a cut, not a hole)
+            self.truncated = True
+            return
         self.size += len(line)
 
     def record(self, kind: str, text: str) -> None:
@@ -71,8 +80,13 @@ class TTYLog:
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            try:
+                fh.close()
+            except OSError:
+                self.truncated = True
+                with contextlib.suppress(OSError):
+                    fh.close()
 
 
 # Escape sequences kept on replay: CSI with numeric parameters ending in a

@@ -152,6 +152,7 @@ async function load(ctx) {
   const seq = ++app.loadSeq;
   cur.root.removeAttribute('data-ready');
   cur.root.removeAttribute('data-error');
+  for (const box of cur.root.querySelectorAll(':scope > [data-view-error]')) box.remove(); // the last load's
   cur.root.classList.add('loading-view');
   try {
     await cur.instance.load(ctx, ac.signal);
@@ -160,7 +161,9 @@ async function load(ctx) {
   } catch (err) {
     if (ac.signal.aborted || (err && err.name === 'AbortError')) return;
     cur.root.dataset.error = String(err && err.message ? err.message : err);
-    cur.root.prepend(errorBox(err));
+    const box = errorBox(err);
+    box.dataset.viewError = '1';
+    cur.root.prepend(box);
     console.warn('view failed:', err);
   } finally {
     if (seq === app.loadSeq) cur.root.classList.remove('loading-view');

@@ -208,6 +208,10 @@ export function spinner(label) {
 }
 
 export function errorBox(err) {
+  // 400/422: the server refused the filters (e.g. a time range outside /api/meta's window): its own words
+  if (err && (err.status === 400 || err.status === 422) && err.detail) {
+    return h('div', { class: 'error', role: 'alert' }, h('strong', null, 'The server refused these filters: '), clip(err.detail, 400));
+  }
   return h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Could not load: '), clip(err && err.message ? err.message : err, 400));
 }
 

@@ -43,8 +43,11 @@ export class FilterBar {
       seg.appendChild(b);
       this.rangeBtns.set(value, b);
     }
-    this.since = h('input', { type: 'datetime-local', 'aria-label': 'From (UTC)', title: 'From (UTC, inclusive)' });
-    this.until = h('input', { type: 'datetime-local', 'aria-label': 'Until (UTC)', title: 'Until (UTC, exclusive)' });
+    // the pickers offer the range the API accepts (/api/meta's window); typed values outside it get the API's message
+    const win = (meta && meta.window) || {};
+    const bounds = { min: toLocalInput(win.since) || null, max: toLocalInput(win.until) || null };
+    this.since = h('input', { type: 'datetime-local', 'aria-label': 'From (UTC)', title: 'From (UTC, inclusive)', ...bounds });
+    this.until = h('input', { type: 'datetime-local', 'aria-label': 'Until (UTC)', title: 'Until (UTC, exclusive)', ...bounds });
     this.since.dataset.filter = 'since';
     this.until.dataset.filter = 'until';
     const apply = h('button', { type: 'button', class: 'btn small primary' }, 'Apply');
