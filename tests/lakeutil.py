@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +47,41 @@ def hf(
         encoding="utf-8",
         timeout=timeout,
     )
+
+
+def lake_counts(lake: Path) -> tuple[int, int]:
+    """(events, distinct passwords) in the lake; (0, 0) before its first commit."""
+    if not (lake / "events").exists():
+        return (0, 0)
+    row = query(lake, "SELECT count(*), count(DISTINCT password) FROM events")[0]
+    return int(row[0]), int(row[1])
+
+
+def wait_for_events(lake: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Until the lake holds ``n`` events (bounded); fails if ``proc`` (an ``ingest --follow``) exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "ingest --follow exited early"
+        try:
+            if lake_counts(lake)[0] >= n:
+                return
+        except Exception:  # the lake may be mid-commit; ask again
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"lake did not reach {n} events in {timeout} s (has {lake_counts(lake)})")
+
+
+def z(t: dt.datetime) -> str:
+    """``t`` as Cowrie writes timestamps (UTC, ``Z``)."""
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cowrie(ts: str, i: int, session: str = "dead0001") -> dict[str, Any]:
+    """A Cowrie command event at ``ts``; ``i`` makes it distinct."""
+    return {"timestamp": ts, "eventid": "cowrie.command.input", "sensor": "cow-t", "session": session,
+            "src_ip": "8.8.4.4", "input": f"echo {i}"}  # fmt: skip
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path

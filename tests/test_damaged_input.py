@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import pytest
 import zstandard
-from lakeutil import cli_env, hf, query
+from lakeutil import cli_env, hf, lake_counts, query, wait_for_events
 
 from honeyfarm.collect.dionaea_sqlite import is_dionaea_sqlite
 from honeyfarm.config import Config, GeoIPConfig
@@ -382,26 +382,6 @@ def test_full_disk_is_one_line_and_a_rerun_loses_nothing(tmp_path: Path, small_d
 # --------------------------------------------------------------------------- following one file name
 
 
-def _count(lake: Path) -> tuple[int, int]:
-    if not (lake / "events").exists():
-        return (0, 0)
-    row = query(lake, "SELECT count(*), count(DISTINCT password) FROM events")[0]
-    return int(row[0]), int(row[1])
-
-
-def _wait_for(lake: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "ingest --follow exited early"
-        try:
-            if _count(lake)[0] >= n:
-                return
-        except Exception:  # the lake may be mid-commit; ask again
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"lake did not reach {n} events in {timeout} s (has {_count(lake)})")
-
-
 def test_following_one_name_drains_the_renamed_file_first(tmp_path: Path) -> None:
     """logrotate renames the live file while the writer (which holds it open) keeps writing into it."""
     logs = tmp_path / "logs"
@@ -422,7 +402,7 @@ def test_following_one_name_drains_the_renamed_file_first(tmp_path: Path) -> Non
     cmd = [sys.executable, "-m", "honeyfarm.cli", "ingest", str(live), "--lake", str(lake), "--follow"]
     proc = subprocess.Popen([*cmd, "--interval", "0.3"], env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_for(lake, 300, proc)
+        wait_for_events(lake, 300, proc)
         for rotation in (1, 2):
             write(writer, 200)
             live.rename(logs / f"cowrie.json.{rotation}")
@@ -430,7 +410,7 @@ def test_following_one_name_drains_the_renamed_file_first(tmp_path: Path) -> Non
             writer.close()
             writer = live.open("ab")  # the writer reopens the name: a new file
             write(writer, 150)
-            _wait_for(lake, i, proc)
+            wait_for_events(lake, i, proc)
         time.sleep(1.0)  # a few more polls: nothing more may arrive
     finally:
         writer.close()
@@ -438,5 +418,5 @@ def test_following_one_name_drains_the_renamed_file_first(tmp_path: Path) -> Non
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()[-2000:]
     assert i == 300 + 2 * 450
-    assert _count(lake) == (i, i)  # every line once: none lost in the renamed file, none twice
+    assert lake_counts(lake) == (i, i)  # every line once: none lost in the renamed file, none twice
     assert query(lake, "SELECT count(*) FROM dead_letter") == [(0,)]

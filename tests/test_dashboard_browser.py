@@ -23,30 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browserutil import READY_MS, VIEWPORT, VIEWS, launched, require_browser
 from lakeutil import hf
 from webutil import Served, start_serve, stop_serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium): no browser for the dashboard tests",
-                allow_module_level=True)  # fmt: skip
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in the venv")
-VENDOR = Path(__file__).resolve().parent.parent / "src" / "honeyfarm" / "views" / "web" / "static" / "vendor"
-if not (VENDOR / ".built").exists():
-    pytest.skip("the dashboard's vendor assets are not built: run `make web` (scripts/build-web.sh)",
-                allow_module_level=True)  # fmt: skip
+sync_api = require_browser()
 
 from honeyfarm.demo.run import DEMO_FLEET  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-LAUNCH_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
-VIEWPORT = {"width": 1400, "height": 900}
-VIEWS = ["overview", "map", "timeline", "credentials", "commands", "downloads", "sources", "network", "sensors", "live"]
-READY_MS = 20_000
 
 # Records CSP violations before any page script runs.
 WATCH_CSP = """
@@ -130,12 +116,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched(sync_api) as b:
+        yield b
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from lakeutil import hf, query
+from lakeutil import cowrie, hf, query, write_jsonl, z
 from pydantic import ValidationError
 from webutil import (
     ABSURD,
@@ -55,20 +55,6 @@ from honeyfarm.views.web.settings import PASSWORD_ENV, TOKEN_ENV, ServeConfig, w
 BASE = "http://127.0.0.1"
 TOKEN = "tok-" + "A1b2C3d4" * 4
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
-
-
-def z(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cowrie(ts: str, i: int, session: str = "dead0001") -> dict[str, Any]:
-    return {"timestamp": ts, "eventid": "cowrie.command.input", "sensor": "cow-t", "session": session,
-            "src_ip": "8.8.4.4", "input": f"echo {i}"}  # fmt: skip
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 # ------------------------------------------------------------- API: time ranges

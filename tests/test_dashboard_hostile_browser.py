@@ -26,22 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browserutil import READY_MS, VIEWPORT, launched, require_browser
 from lakeutil import hf
 from webutil import Served, start_serve, stop_serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in the venv")
-VENDOR = Path(__file__).resolve().parent.parent / "src" / "honeyfarm" / "views" / "web" / "static" / "vendor"
-if not (VENDOR / ".built").exists():
-    pytest.skip("the dashboard's vendor assets are not built: run `make web`", allow_module_level=True)
+sync_api = require_browser()
 
 pytestmark = pytest.mark.slow
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-VIEWPORT = {"width": 1400, "height": 900}
-READY_MS = 20_000
 
 #: Own properties of Object.prototype (and friends) a careless dictionary reads or writes.
 NAMES = ["__proto__", "constructor", "valueOf", "toString", "hasOwnProperty", "__defineGetter__"]
@@ -225,12 +217,8 @@ class Page:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched(sync_api) as b:
+        yield b
 
 
 @contextlib.contextmanager

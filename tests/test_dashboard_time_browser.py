@@ -25,26 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browserutil import READY_MS, VIEWPORT, VIEWS, launched, require_browser
 from lakeutil import hf, query
 from webutil import ABSURD, TOTAL_EVENTS, Served, add_event, build_lake, start_serve, stop_serve
 
 from honeyfarm.config import Config
 from honeyfarm.pipeline import ingest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in the venv")
-VENDOR = Path(__file__).resolve().parent.parent / "src" / "honeyfarm" / "views" / "web" / "static" / "vendor"
-if not (VENDOR / ".built").exists():
-    pytest.skip("the dashboard's vendor assets are not built: run `make web`", allow_module_level=True)
+sync_api = require_browser()
 
 pytestmark = pytest.mark.slow
 
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-VIEWPORT = {"width": 1400, "height": 900}
-READY_MS = 20_000
-VIEWS = ["overview", "map", "timeline", "credentials", "commands", "downloads", "sources", "network", "sensors", "live"]
 RECENT_SENSOR = "cow-now"
 #: The years of ABSURD as the page would show them.
 ABSURD_YEARS = ("9999-", "2262-", "0001-")
@@ -153,12 +144,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched(sync_api) as b:
+        yield b
 
 
 @dataclass

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakeutil import cli_env, query
+from lakeutil import cli_env, lake_counts, query, wait_for_events
 
 
 def _line(i: int) -> str:
@@ -42,26 +42,6 @@ def _append(path: Path, start: int, n: int) -> int:
     return start + n
 
 
-def _count(lake: Path) -> tuple[int, int]:
-    if not (lake / "events").exists():
-        return (0, 0)
-    row = query(lake, "SELECT count(*), count(DISTINCT password) FROM events")[0]
-    return int(row[0]), int(row[1])
-
-
-def _wait_for(lake: Path, n: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "ingest --follow exited early"
-        try:
-            if _count(lake)[0] >= n:
-                return
-        except Exception:  # the lake may be mid-commit; ask again
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"lake did not reach {n} events in {timeout} s (has {_count(lake)})")
-
-
 def test_follow_survives_rename_rotation_and_copytruncate(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -72,23 +52,23 @@ def test_follow_survives_rename_rotation_and_copytruncate(tmp_path: Path) -> Non
     proc = subprocess.Popen([*cmd, "--follow", "--interval", "0.3"], env=cli_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
     try:
-        _wait_for(lake, 300, proc)
+        wait_for_events(lake, 300, proc)
         i = _append(live, i, 200)  # more lines, then logrotate's rename while the follower may be mid-read
         live.rename(logs / "cowrie.json.1")
         i = _append(live, i, 150)  # a new file under the old name
-        _wait_for(lake, 650, proc)
+        wait_for_events(lake, 650, proc)
         i = _append(live, i, 100)
         # copytruncate: copy away, then cut the live file to zero and keep writing into it
         shutil.copyfile(live, logs / "cowrie.json.2")
         with live.open("r+b") as fh:
             fh.truncate(0)
         i = _append(live, i, 120)
-        _wait_for(lake, i, proc)
+        wait_for_events(lake, i, proc)
         time.sleep(1.0)  # a few more polls: nothing more may arrive
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()[-2000:]
-    assert _count(lake) == (i, i)  # every line once: none lost, none twice
+    assert lake_counts(lake) == (i, i)  # every line once: none lost, none twice
     dead = query(lake, "SELECT count(*) FROM dead_letter")[0][0]
     assert dead == 0

@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from lakeutil import hf, query
+from lakeutil import cowrie, hf, query, write_jsonl, z
 from webutil import TOTAL_EVENTS, write_logs
 
 from honeyfarm.config import Config, ConfigError, load_config
@@ -27,20 +26,6 @@ def utcnow() -> dt.datetime:
 
 
 WINDOW_TEXT = "outside the accepted window [1990-01-01T00:00:00Z, ingest time + 1 day]"
-
-
-def z(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def cowrie(ts: str, i: int, session: str = "dead0001") -> dict[str, Any]:
-    return {"timestamp": ts, "eventid": "cowrie.command.input", "sensor": "cow-t", "session": session,
-            "src_ip": "8.8.4.4", "input": f"echo {i}"}  # fmt: skip
-
-
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
 
 
 # ------------------------------------------------------------------ ingest window
