@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import pytest
 import zstandard
-from lakeutil import cli_env, hf, lake_counts, query, wait_for_events
+from lakeutil import cli_env, hf, lake_counts, query, small_tmpfs, wait_for_events
 
 from honeyfarm.collect.dionaea_sqlite import is_dionaea_sqlite
 from honeyfarm.config import Config, GeoIPConfig
@@ -345,17 +345,8 @@ def test_is_dionaea_sqlite_never_raises_on_garbage(tmp_path: Path) -> None:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 2 MB tmpfs (needs root); unmounted afterwards."""
-    if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a small tmpfs needs root and mount(8)")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk", "2m") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 def test_full_disk_is_one_line_and_a_rerun_loses_nothing(tmp_path: Path, small_disk: Path) -> None:

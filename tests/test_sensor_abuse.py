@@ -16,7 +16,6 @@ import errno
 import json
 import logging
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import psutil
 import pytest
+from lakeutil import small_tmpfs
 from sensorutil import SensorProc, run_sensor
 
 from honeyfarm.sensor.config import SpoolConfig
@@ -283,20 +283,6 @@ def test_sigterm_with_open_sessions_prints_no_traceback(tmp_path: Path) -> None:
 
 
 # --- 4. a full disk under the spool -----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def small_tmpfs(where: Path, size: str = "1m") -> Iterator[Path]:
-    where.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.decode(errors='replace').strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def fill(path: Path) -> None:
