@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +14,7 @@ import typer
 # DuckDB, pyarrow and the renderers are imported inside the commands that use
 # them: `honeyfarm sensor` runs for months on a 512 MB VM and needs none of them.
 from honeyfarm import cli_lake  # noqa: F401  (registers query, report, compact, formats, eventids, geoip)
-from honeyfarm.cli_common import Command, ConfigOpt, JsonOpt, LakeOpt, app, err
+from honeyfarm.cli_common import Command, ConfigOpt, JsonOpt, LakeOpt, app, err, fail
 from honeyfarm.cli_common import load as _config
 from honeyfarm.cli_common import stdout as _stdout
 from honeyfarm.config import resolve_lake
@@ -78,6 +80,16 @@ def ingest(
     for note in notes:
         err.print(note, markup=False, soft_wrap=True)
 
+    @contextlib.contextmanager
+    def lake_exits() -> Iterator[None]:
+        """The lake's two expected failures as one line and an exit code, not a traceback."""
+        try:
+            yield
+        except LakeBusy as exc:
+            raise fail(str(exc), 3) from None
+        except NoSpaceError as exc:  # nothing is lost: a re-run resumes
+            raise fail(f"honeyfarm ingest: {exc}", 1) from None
+
     def summary(result: IngestResult) -> str:
         return (
             f"ingested {result.ingested:,} events, {result.duplicates:,} duplicates skipped, "
@@ -109,13 +121,8 @@ def ingest(
 
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            result = run_ingest(paths, cfg, root, fmt, follow=every, stop=lambda: bool(stopping), on_pass=on_pass)
-        except LakeBusy as exc:
-            err.print(str(exc), markup=False)
-            raise typer.Exit(3) from None
-        except NoSpaceError as exc:  # one line, no traceback: nothing is lost, a re-run resumes
-            err.print(f"honeyfarm ingest: {exc}", markup=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+            with lake_exits():
+                result = run_ingest(paths, cfg, root, fmt, follow=every, stop=lambda: bool(stopping), on_pass=on_pass)
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         finally:
@@ -130,7 +137,7 @@ def ingest(
         return
 
     show = progress and err.is_terminal and not as_json
-    try:
+    with lake_exits():
         if show:
             try:
                 total = sum(p.stat().st_size for p in expand_paths([p for p in paths if not is_remote(p)]))
@@ -153,12 +160,6 @@ def ingest(
                 result = run_ingest(paths, cfg, root, fmt, lambda n: bar.advance(task, n))
         else:
             result = run_ingest(paths, cfg, root, fmt)
-    except LakeBusy as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(3) from None
-    except NoSpaceError as exc:  # one line, no traceback: nothing is lost, a re-run resumes
-        err.print(f"honeyfarm ingest: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     if as_json:
         sys.stdout.write(dumps_json(result.to_dict()) + "\n")
     else:

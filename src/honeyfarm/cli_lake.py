@@ -70,10 +70,6 @@ def _parse_time(option: str, s: str | None) -> dt.datetime | None:
     return t
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
-
-
 @app.command(cls=Command)
 def report(
     panel: Annotated[
@@ -115,12 +111,13 @@ def report(
         raise fail("--csv needs one panel name", 2)
     if limit is not None and limit < 0:
         raise fail(f"error: --limit must be 0 (no limit) or more, not {limit}", 2)
-    start, end = _parse_time("--since", since), _parse_time("--until", until)
+    window = cfg.ingest.window()
     try:  # the range ingest accepts events in: nothing outside it, and no date arithmetic overflows
-        start, end = cfg.ingest.window().check("--since", start), cfg.ingest.window().check("--until", end)
+        start = window.check("--since", _parse_time("--since", since))
+        end = window.check("--until", _parse_time("--until", until))
     except ValueError as exc:
         raise fail(f"error: {exc}", 2) from None
-    if start is not None and end is not None and _utc(start) >= _utc(end):
+    if start is not None and end is not None and start >= end:  # both naive UTC now
         raise fail(f"error: --since {since} is not before --until {until}", 2)
     filters = Filters(
         since=start, until=end, sensors=tuple(sensor or ()),
