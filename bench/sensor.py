@@ -66,7 +66,6 @@ import re
 import resource
 import selectors
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -74,8 +73,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +82,10 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+from cowrieutil import COWRIE_VERSION, Server, cowrie_unavailable, run_cowrie  # noqa: E402
+from cowrieutil import terminate as _terminate  # noqa: E402
 from sensorutil import free_port, sensor_toml, wait_port  # noqa: E402
 
-COWRIE_VERSION = "3.1.4"
-SYSTEM_PYTHON = Path("/usr/bin/python3")
 HYDRA = "hydra"
 USERDB = ["root:x:!root", "root:x:!123456", "root:x:Sup3r-S3cret-9", "admin:x:admin2024"]
 SESSION_USER, SESSION_PASSWORD = "root", "Sup3r-S3cret-9"
@@ -98,98 +96,13 @@ COMMON_PASSWORDS = [
     "guest", "letmein", "test", "default", "1234", "ubuntu", "P@ssw0rd", "passw0rd", "abc123", "12345",
 ]  # fmt: skip
 VALID_PASSWORDS = ["admin2024", "Sup3r-S3cret-9"]  # last in the list, so hydra tries (nearly) everything
-LOGIN_EVENTS = (b'"cowrie.login.success"', b'"cowrie.login.failed"')
-COWRIE_CFG = """\
-# Overlay on the bundled cowrie.cfg.dist (cowrie {version} from PyPI), written by bench/sensor.py.
-[honeypot]
-hostname = svr04
-log_path = var/log/cowrie
-state_path = var/lib/cowrie
-
-[ssh]
-enabled = true
-listen_endpoints = tcp:{port}:interface=127.0.0.1
-
-[telnet]
-enabled = false
-
-[output_jsonlog]
-enabled = true
-logfile = ${{honeypot:log_path}}/cowrie.json
-"""
 
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-# --- servers -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    proc: psutil.Process
-    log_files: Callable[[], list[Path]]
-    stop: Callable[[], None]
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def cpu(self) -> float:
-        """User+system CPU seconds of the server and all its children (live and reaped)."""
-        t = self.proc.cpu_times()
-        total = t.user + t.system + t.children_user + t.children_system
-        for child in self.proc.children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                c = child.cpu_times()
-                total += c.user + c.system
-        return total
-
-    def rss(self) -> int:
-        return int(self.proc.memory_info().rss)
-
-    def alive(self) -> bool:
-        try:
-            return self.proc.is_running() and self.proc.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return False
-
-    def logins(self) -> int:
-        """Login attempts (success + failed) the server wrote to its JSON log so far."""
-        n = 0
-        for p in self.log_files():
-            with contextlib.suppress(OSError):
-                for line in p.read_bytes().splitlines():
-                    if any(e in line for e in LOGIN_EVENTS):
-                        n += 1
-        return n
-
-    def client_kex_algs(self) -> list[str]:
-        """The kex list of the last client KEXINIT the server logged (`cowrie.client.kex`)."""
-        last: dict[str, Any] | None = None
-        for p in self.log_files():
-            with contextlib.suppress(OSError):
-                for line in p.read_bytes().splitlines():
-                    if b'"cowrie.client.kex"' in line:
-                        with contextlib.suppress(ValueError):
-                            last = json.loads(line)
-        if last is None:
-            return []
-        if isinstance(last.get("kex_algs"), str):  # honeyfarm
-            return str(last["kex_algs"]).split(",")
-        if isinstance(last.get("kexAlgs"), list):  # Cowrie
-            return [str(x) for x in last["kexAlgs"]]
-        return str(last.get("hasshAlgorithms", "")).split(";")[0].split(",")
-
-
-def _terminate(proc: psutil.Process | subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    with contextlib.suppress(psutil.Error, ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except (psutil.TimeoutExpired, subprocess.TimeoutExpired):
-            proc.kill()
-            proc.wait(5)
+# --- servers ---------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -229,88 +142,6 @@ def run_honeyfarm(workdir: Path, nofile: int, connections: int) -> Iterator[Serv
     finally:
         _terminate(popen)
         out.close()
-
-
-def cowrie_unavailable() -> str | None:
-    if os.geteuid() != 0:
-        return "not root: Cowrie must run as the unprivileged user `cowrie`, which needs root to create and su to"
-    if not SYSTEM_PYTHON.exists():
-        return f"{SYSTEM_PYTHON} is missing (Cowrie's venv is built from Debian's python3)"
-    return None
-
-
-def ensure_cowrie_venv(cache: Path) -> Path:
-    venv = cache / "cowrievenv"
-    py = venv / "bin" / "python"
-    want = f"cowrie=={COWRIE_VERSION}"
-    if (venv / "bin" / "cowrie").exists():
-        r = subprocess.run(
-            [str(py), "-c", "import importlib.metadata as m; print(m.version('cowrie'))"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if r.stdout.strip() == COWRIE_VERSION:
-            return venv
-    log(f"installing {want} into {venv} (first run only)")
-    subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run([str(py), "-m", "pip", "install", "-q", want], check=True, timeout=900)
-    # Twisted's plugin cache, written once here: the `cowrie` user cannot write into the venv.
-    cache_plugins = "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
-    subprocess.run([str(py), "-c", cache_plugins], check=False, capture_output=True, timeout=300)
-    return venv
-
-
-@contextlib.contextmanager
-def run_cowrie(cache: Path, workdir: Path, nofile: int) -> Iterator[Server]:
-    """Cowrie as start-cowrie.sh starts it: user `cowrie`, `cowrie start` (twistd daemon) in a state dir."""
-    venv = ensure_cowrie_venv(cache)
-    if subprocess.run(["id", "cowrie"], capture_output=True, timeout=30).returncode != 0:
-        subprocess.run(["useradd", "-m", "-s", "/bin/bash", "cowrie"], check=True, timeout=60)
-    port = free_port()
-    state = workdir
-    for d in ("etc", "var/log/cowrie", "var/lib/cowrie/downloads", "var/lib/cowrie/tty", "var/run"):
-        (state / d).mkdir(parents=True, exist_ok=True)
-    (state / "etc" / "cowrie.cfg").write_text(COWRIE_CFG.format(version=COWRIE_VERSION, port=port), encoding="utf-8")
-    (state / "etc" / "userdb.txt").write_text("\n".join(USERDB) + "\n", encoding="utf-8")
-    subprocess.run(["chown", "-R", "cowrie:cowrie", str(state)], check=True, timeout=60)
-    pidfile = state / "var" / "run" / "cowrie.pid"
-    # `ulimit -n`: the same RLIMIT_NOFILE honeyfarm raises itself to (su's PAM session would give 1024).
-    script = f"cd {state} && ulimit -n {nofile} && PATH={venv}/bin:/usr/bin:/bin cowrie start"
-    proc: psutil.Process | None = None
-
-    def stop() -> None:
-        if proc is not None:
-            _terminate(proc)
-
-    try:
-        r = subprocess.run(["su", "cowrie", "-s", "/bin/bash", "-c", script], capture_output=True, timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError(f"cowrie start failed ({r.returncode}): {(r.stdout + r.stderr).decode()[-2000:]}")
-        deadline = time.monotonic() + 30
-        while proc is None:
-            with contextlib.suppress(OSError, ValueError, psutil.Error):
-                proc = psutil.Process(int(pidfile.read_text().strip()))
-            if proc is None and time.monotonic() > deadline:
-                raise TimeoutError(f"no Cowrie pid file {pidfile} after 30 s")
-            time.sleep(0.1)
-        wait_port(port, timeout=60)
-        logdir = state / "var" / "log" / "cowrie"
-        yield Server(
-            f"Cowrie {COWRIE_VERSION}",
-            port,
-            proc,
-            lambda: sorted(logdir.glob("cowrie.json*")),
-            stop,
-            {"state": str(state), "twistd_pid": proc.pid, "cmdline": " ".join(proc.cmdline()[:6])},
-        )
-    except Exception:
-        tail = state / "var" / "log" / "cowrie" / "cowrie.log"
-        if tail.exists():
-            log("cowrie.log tail:\n" + tail.read_text(errors="replace")[-3000:])
-        raise
-    finally:
-        stop()
 
 
 # --- measurements --------------------------------------------------------------------------------
@@ -870,7 +701,7 @@ def main() -> int:
         else:
             try:
                 log("Cowrie: starting")
-                with run_cowrie(args.cache, work / "cowrie", nofile) as cw:
+                with run_cowrie(args.cache, work / "cowrie", nofile, USERDB) as cw:
                     results["cowrie"] = measure(cw, args, work)
             except (OSError, RuntimeError, subprocess.SubprocessError, psutil.Error) as exc:
                 log(f"Cowrie failed: {exc}")

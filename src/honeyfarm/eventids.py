@@ -22,6 +22,7 @@ EVENT_IDS: dict[str, str] = {
     "cowrie.session.file_download.failed": "A download attempted by a command failed; `url`.",
     "cowrie.session.file_upload": "A file was uploaded (SCP, SFTP, redirection); `sha256`.",
     "cowrie.session.input": "Raw input on a session (old Cowrie releases).",
+    "cowrie.session.stdin": "Standard input of an exec channel (a script piped into `ssh host sh`, `cat > f`), kept in the content store; `sha256`, `command`, size and the first 4 KiB as text in `extra` (honeyfarm's; Cowrie logs it as a file_download from `stdin`).",
     "cowrie.client.version": "SSH client identification string; `client_version` (old releases also carry kex lists).",
     "cowrie.client.kex": "SSH client key-exchange proposal; `hassh`.",
     "cowrie.client.fingerprint": "Public key offered for authentication; key fingerprint in `extra`.",
@@ -33,6 +34,7 @@ EVENT_IDS: dict[str, str] = {
     "cowrie.command.success": "Command recognised by the emulated shell (old releases); `command`.",
     "cowrie.command.failed": "Command not found in the emulated shell; `command`.",
     "cowrie.direct-tcpip.request": "Request to proxy TCP through the honeypot; target in `dst_ip`/`dst_port`.",
+    "cowrie.tcpip-forward.request": "Remote port forwarding asked (`ssh -R`), never listened on; `extra.listen_host`, `extra.listen_port`, `extra.accepted` (honeyfarm's; Cowrie has no such event).",
     "cowrie.direct-tcpip.data": "Data sent through a refused proxy request; target in `dst_ip`/`dst_port`.",
     "cowrie.log.open": "TTY log opened (old releases).",
     "cowrie.log.closed": "TTY log closed; `duration`, log name and size in `extra`.",
@@ -114,7 +116,8 @@ EVENT_IDS: dict[str, str] = {
     "honeyfarm.sensor.start": "The sensor started; listening addresses in `extra`.",
     "honeyfarm.sensor.stop": "The sensor stopped; event counts of the run in `extra`.",
     "honeyfarm.sensor.spool_full": "Events could not be written (spool past `spool.max_bytes`, or a disk error such as ENOSPC); `extra.dropped` events were lost, `extra.reasons` says why. Written once writing works again.",
-    "honeyfarm.sensor.refused": "Connections refused by the caps since the last report; `extra.refused`, `extra.reasons` (max_connections, max_per_ip), `extra.top_src_ips`.",
+    "honeyfarm.sensor.refused": "Connections refused by the caps since the last report; `extra.refused`, `extra.reasons` (max_connections, max_per_ip, max_startups), `extra.top_src_ips`.",
+    "honeyfarm.sensor.looplag": "Health of the sensor's event loop over the last interval: lateness of a 10 ms timer (`extra.max_ms`, `extra.p99_ms`, `extra.hist_ms`, `extra.worst_ms` since start) and the DH worker's counters (`extra.kex_offload`).",
 }
 
 #: Event id prefix (honeypot) of each eventid family.

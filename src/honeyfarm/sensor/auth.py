@@ -1,10 +1,18 @@
 # SPDX-License-Identifier: MIT
 """Who gets in, and as which uid.
 
-:class:`CredentialPolicy` decides logins from a Cowrie-style userdb (``user:x:password``
-lines; ``*`` matches anything, a leading ``!`` denies, ``/regex/`` is a regular
-expression; the first matching line wins) and/or "accept any credentials on the
-Nth attempt from one address". The same policy serves SSH and Telnet.
+:class:`CredentialPolicy` decides logins for SSH and Telnet alike, under one of two
+policies (``[sensor.credentials] policy``):
+
+* ``one-password`` (default, :mod:`honeyfarm.sensor.authpolicy`): root and the
+  persona's users each have one password at a time, chosen from the common
+  passwords attackers try; a brute forcer never finds two.
+* ``userdb``: a Cowrie-style userdb (``user:x:password`` lines; ``*`` matches
+  anything, a leading ``!`` denies, ``/regex/`` is a regular expression; the
+  first matching line wins) and/or "accept any credentials on the Nth attempt
+  from one address".
+
+It also holds the sensor's sshd failure-timing secret (:mod:`honeyfarm.sensor.authtiming`).
 
 :class:`Accounts` gives each user name one uid for the life of the sensor,
 across sessions and protocols (Cowrie gives ``admin`` a different uid over
@@ -21,6 +29,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from honeyfarm.lake.durable import atomic_write_bytes
+from honeyfarm.sensor.authpolicy import OnePassword, read_password_list
+from honeyfarm.sensor.authtiming import SSHDTiming
 from honeyfarm.sensor.config import CredentialsConfig, PersonaConfig
 from honeyfarm.sensor.model import Account
 
@@ -71,22 +81,44 @@ class UserDB:
         return False
 
 
+def login_accounts(persona: PersonaConfig) -> list[str]:
+    """The names that are accounts on the fake host: root and the persona's users."""
+    return ["root", *(entry.partition(":")[0] for entry in persona.users)]
+
+
 class CredentialPolicy:
-    def __init__(self, cfg: CredentialsConfig) -> None:
-        self.userdb = UserDB.from_config(cfg)
-        self.accept_after = cfg.accept_after
+    """The sensor's login decisions (one object shared by every trap)."""
+
+    def __init__(
+        self, cfg: CredentialsConfig, persona: PersonaConfig | None = None, state_dir: Path | None = None
+    ) -> None:
+        self.kind = cfg.policy
+        self.accounts = frozenset(login_accounts(persona or PersonaConfig()))
+        self.userdb = UserDB.from_config(cfg) if cfg.policy == "userdb" else UserDB([])
+        self.accept_after = cfg.accept_after if cfg.policy == "userdb" else 0
+        self.one: OnePassword | None = None
+        if cfg.policy == "one-password":
+            candidates = read_password_list(cfg.passwords_file)
+            self.one = OnePassword(self.accounts, candidates, cfg.choose_after, cfg.password_lifetime, state_dir)
+        self.timing = SSHDTiming.load(state_dir)
         self._max_ips = cfg.max_tracked_ips
         self._attempts: OrderedDict[str, int] = OrderedDict()
 
+    def exists(self, username: str) -> bool:
+        """Whether the name is an account on the fake host (sshd's "valid user")."""
+        return username in self.accounts
+
     def check(self, src_ip: str, username: str, password: str) -> bool:
-        """Decide one password attempt (counts it for ``accept_after``)."""
-        n = self._attempts.pop(src_ip, 0) + 1
-        self._attempts[src_ip] = n
+        """Decide one password attempt (and count it against the address)."""
+        before = self._attempts.pop(src_ip, 0)
+        self._attempts[src_ip] = before + 1
         if len(self._attempts) > self._max_ips:
             self._attempts.popitem(last=False)
+        if self.one is not None:
+            return self.one.check(username, password, before)
         if self.userdb.check(username, password):
             return True
-        if self.accept_after and n >= self.accept_after:
+        if self.accept_after and before + 1 >= self.accept_after:
             self._attempts[src_ip] = 0
             return True
         return False

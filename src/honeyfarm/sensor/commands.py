@@ -4,8 +4,7 @@
 Each command is a coroutine ``(shell, argv, io) -> exit status`` that reads ``io.stdin`` and writes
 through ``io`` (which charges a per-line output budget), and touches only the session's virtual
 filesystem. Messages copy GNU coreutils 9.1 (Debian 12) word for word, because an attacker's
-script that greps for them should see what it expects. Other families live in commands_text,
-commands_sys and commands_net; all register here.
+script that greps for them should see what it expects. Other families live in commands_*.py.
 """
 
 from __future__ import annotations
@@ -16,13 +15,15 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING
 
+from honeyfarm.sensor import vfs_tree
+from honeyfarm.sensor.registry import Registry
 from honeyfarm.sensor.vfs import FSError, Node, normpath
 
 if TYPE_CHECKING:
     from honeyfarm.sensor.shell import Shell
 
 CommandFn = Callable[["Shell", list[str], "IO"], Awaitable[int]]
-COMMANDS: dict[str, CommandFn] = {}
+COMMANDS: Registry[CommandFn] = Registry()  # finished (help texts, fallbacks) on the first lookup
 MAX_CHAIN = 64  # simple commands run per input line
 MAX_OUTPUT = 1 << 20  # characters produced per input line (terminal and pipes together)
 
@@ -146,7 +147,7 @@ def read_inputs(sh: Shell, prog: str, files: list[str], io: IO) -> tuple[list[tu
             out.append((f, io.stdin))
             continue
         try:
-            out.append((f, decode(sh.fs.read(f, sh.cwd))))
+            out.append((f, decode(vfs_tree.full_content(sh.fs, f, sh.cwd))))
         except FSError as e:
             io.err(f"{prog}: {f}: {e.strerror}\n")
             status = 1

@@ -13,7 +13,11 @@ import contextlib
 import posixpath
 from typing import TYPE_CHECKING
 
-from honeyfarm.sensor.commands import COMMANDS, IO, command, decode, encode, quote, split_opts
+from honeyfarm.sensor import commands_busybox
+from honeyfarm.sensor import persona_busybox as pb
+from honeyfarm.sensor.commands import COMMANDS, IO, CommandFn, command, decode, encode, split_opts
+from honeyfarm.sensor.shdiag import Frame
+from honeyfarm.sensor.shexpand import DEFAULT_IFS, ifs_split
 from honeyfarm.sensor.vfs import FSError, normpath
 
 if TYPE_CHECKING:
@@ -23,8 +27,9 @@ BUILTINS = {
     "cd", "pwd", "echo", "printf", "export", "unset", "set", "exit", "logout", "history", "type", "ulimit", "kill",
     "true", "false", ":", "test", "[", "source", ".", "eval", "exec", "alias", "unalias", "umask", "wait", "jobs",
     "hash", "command", "read", "declare", "local", "shopt", "enable", "builtin", "trap", "disown", "bg", "fg",
+    "return", "break", "continue", "shift", "typeset", "readonly", "getopts", "let", "times", "caller", "[[",
 }  # fmt: skip
-ALIASES = {"ls": "ls --color=auto", "grep": "grep --color=auto"}  # from /etc/skel/.bashrc (not root's)
+ALIASES = {"ls": "ls --color=auto"}  # a user's login shell, from Debian 12's /etc/skel/.bashrc (root's has none)
 _APPLET_NAMES = (
     "[ [[ addgroup adduser ar arch ash awk base64 basename bunzip2 bzcat bzip2 cal cat chgrp chmod chown chroot "
     "chvt clear cmp cp cpio crontab cut date dc dd deallocvt delgroup deluser df diff dirname dmesg dnsdomainname "
@@ -65,7 +70,8 @@ async def generic(sh: Shell, argv: list[str], io: IO) -> int:
     return 0
 
 
-@command("true", ":", "alias", "unalias", "wait", "jobs", "hash", "shopt", "trap", "disown", "declare", "local")
+@command("true", ":", "wait", "jobs", "hash", "shopt", "trap", "disown", "declare", "typeset",
+         "readonly", "getopts", "caller")  # fmt: skip
 async def true(sh: Shell, argv: list[str], io: IO) -> int:
     return 0
 
@@ -94,8 +100,15 @@ async def cd(sh: Shell, argv: list[str], io: IO) -> int:
             raise FSError("Not a directory")
         sh.fs.listdir(real)
     except FSError as e:
-        io.err(f"bash: cd: {target}: {e.strerror}\n")
-        return 1
+        style = sh.frame.style
+        if style == "dash":
+            io.err(f"{sh.prefix()}cd: can't cd to {target}\n")
+        elif style == "ash":
+            line = "" if sh.frame.interactive else "line 0: "
+            io.err(f"{sh.prefix()}cd: {line}can't cd to {target}: {e.strerror}\n")
+        else:
+            io.err(f"bash: cd: {target}: {e.strerror}\n")
+        return 1 if style == "bash" else 2
     sh.set_var("OLDPWD", sh.cwd)
     sh.cwd = normpath(target, sh.cwd)  # bash keeps the logical path (cd /bin; pwd -> /bin)
     sh.set_var("PWD", sh.cwd)
@@ -110,17 +123,27 @@ async def pwd(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("exit", "logout")
 async def exit_(sh: Shell, argv: list[str], io: IO) -> int:
-    if sh.depth == 0:
-        io.out("logout\n")
+    if argv[0] == "logout" and not sh.frame.interactive:
+        io.err("bash: logout: not login shell: use `exit'\n")
+        return 1
+    if sh.login_shell:
+        io.err("logout\n")
     sh.request_exit()
-    return int(argv[1]) & 0xFF if len(argv) > 1 and argv[1].isdigit() else sh.last_status
+    if len(argv) > 2 and argv[1].lstrip("+-").isdigit():
+        io.err(f"bash: {argv[0]}: too many arguments\n")
+        return 1
+    if len(argv) > 1:
+        arg = argv[1]
+        if not arg.lstrip("+-").isdigit() or len(arg) > 20:
+            io.err(f"bash: exit: {arg}: numeric argument required\n")
+            return 2
+        return int(arg) & 0xFF
+    return sh.last_status
 
 
-@command("export", "set", "env", "printenv")
+@command("export", "env", "printenv")
 async def export(sh: Shell, argv: list[str], io: IO) -> int:
     prog, args = argv[0], argv[1:]
-    if prog == "set" and args:
-        return 0  # set -e, set +o history...
     if prog in ("env", "printenv"):
         while args and (args[0].startswith("-") or "=" in args[0]):
             if "=" in args[0] and not args[0].startswith("-"):
@@ -135,10 +158,7 @@ async def export(sh: Shell, argv: list[str], io: IO) -> int:
         io.out("".join(f"{k}={v}\n" for k, v in sh.env.items()))
         return 0
     if not args or args == ["-p"]:
-        if prog == "set":
-            io.out("".join(f"{k}={quote(v) if ' ' in v else v}\n" for k, v in sorted(sh.env.items())))
-        else:
-            io.out("".join(f'declare -x {k}="{v}"\n' for k, v in sorted(sh.env.items())))
+        io.out("".join(f'declare -x {k}="{v}"\n' for k, v in sorted(sh.env.items())))
         return 0
     status = 0
     for a in args:
@@ -160,10 +180,23 @@ async def unset(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("history")
 async def history(sh: Shell, argv: list[str], io: IO) -> int:
-    if "-c" in argv:
+    """Non-interactive shells keep no history (``bash -c history`` prints nothing); ``-c`` clears,
+    ``-n``/``-r``/``-a``/``-w`` only touch ``~/.bash_history``, ``history N`` prints the last N."""
+    if not sh.frame.interactive:
+        return 1 if any(a in argv for a in ("-n", "-r", "-a", "-w")) else 0
+    flags, _, rest = split_opts(argv[1:], with_value="d")
+    if "c" in flags:
         sh.history.clear()
         return 0
-    io.out("".join(f"{n:>5}  {line}\n" for n, line in enumerate(sh.history, 1)))
+    if flags & {"n", "r", "a", "w", "d", "s", "p"}:
+        return 0
+    lines = list(enumerate(sh.history, 1))
+    if rest:
+        if not rest[0].isdigit():
+            io.err(f"bash: history: {rest[0]}: numeric argument required\n")
+            return 1
+        lines = lines[-int(rest[0][:6]) :] if int(rest[0][:6]) else []
+    io.out("".join(f"{n:>5}  {line}\n" for n, line in lines))
     return 0
 
 
@@ -182,8 +215,8 @@ async def type_(sh: Shell, argv: list[str], io: IO) -> int:
                 io.out((name if name in BUILTINS else path or "") + "\n")
             else:
                 status = 1
-        elif name in ALIASES and sh.account.uid != 0:
-            io.out(f"{name} is aliased to `{ALIASES[name]}'\n")
+        elif name in sh.aliases:
+            io.out(f"{name} is aliased to `{sh.aliases[name]}'\n")
         elif name in BUILTINS:
             io.out(f"{name} is a shell builtin\n")
         elif path:
@@ -238,91 +271,29 @@ async def umask(sh: Shell, argv: list[str], io: IO) -> int:
     return 0
 
 
-@command("kill")
-async def kill(sh: Shell, argv: list[str], io: IO) -> int:
-    pids = [a for a in argv[1:] if not a.startswith("-")]
-    if not pids:
-        io.err("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]\n")
-        return 2
-    procs = {p.pid: p for p in sh.persona.processes(sh.account, sh.tty, "ps", sh.pid + 1)}
-    status = 0
-    for a in pids:
-        p = procs.get(int(a)) if a.isdigit() else None
-        if not a.lstrip("%").isdigit():
-            io.err(f"bash: kill: {a}: arguments must be process or job IDs\n")
-            status = 1
-        elif p is None:
-            io.err(f"bash: kill: ({a}) - No such process\n")
-            status = 1
-        elif sh.account.uid != 0 and p.user != sh.account.name:
-            io.err(f"bash: kill: ({a}) - Operation not permitted\n")
-            status = 1
-    return status
-
-
-@command("test", "[")
-async def test(sh: Shell, argv: list[str], io: IO) -> int:
-    args = argv[1:]
-    if argv[0] == "[":
-        if not args or args[-1] != "]":
-            io.err("bash: [: missing `]'\n")
-            return 2
-        args = args[:-1]
-    negate = False
-    while args and args[0] == "!":
-        negate, args = not negate, args[1:]
-
-    def check() -> bool:
-        if not args:
-            return False
-        if len(args) == 1:
-            return args[0] != ""
-        if len(args) == 2:
-            op, arg = args
-            if op in ("-z", "-n"):
-                return (arg == "") == (op == "-z")
-            try:
-                _, node = sh.fs.lookup(arg, sh.cwd)
-            except FSError:
-                return False
-            checks = {
-                "-e": True,
-                "-f": node.kind == "f",
-                "-d": node.kind == "d",
-                "-s": node.st_size() > 0,
-                "-x": sh.fs.can_execute(node) or node.kind == "d",
-                "-r": True,
-                "-w": True,
-                "-L": False,
-            }
-            return checks.get(op, False)  # fmt: skip
-        a, op, b = args[0], args[1], args[2]
-        if op in ("=", "=="):
-            return a == b
-        if op == "!=":
-            return a != b
-        try:
-            x, y = int(a), int(b)
-        except ValueError:
-            return False
-        return {"-eq": x == y, "-ne": x != y, "-lt": x < y, "-le": x <= y, "-gt": x > y, "-ge": x >= y}.get(op, False)
-
-    return 0 if check() != negate else 1
-
-
 @command("source", ".", "eval")
 async def source(sh: Shell, argv: list[str], io: IO) -> int:
     if argv[0] == "eval":
-        return await sh.run_source(" ".join(argv[1:]), io)
+        return await sh.run_source(" ".join(argv[1:]), io, "eval")
     if len(argv) < 2:
-        io.err(f"bash: {argv[0]}: filename argument required\n")
+        io.err(
+            f"{sh.prefix()}{argv[0]}: filename argument required\n{argv[0]}: usage: {argv[0]} filename [arguments]\n"
+        )
         return 2
     try:
         text = decode(sh.fs.read(argv[1], sh.cwd))
     except FSError as e:
-        io.err(f"bash: {argv[1]}: {e.strerror}\n")
+        io.err(f"{sh.prefix()}{argv[1]}: {e.strerror}\n")
         return 1
-    return await sh.run_source(text, io)
+    frame = Frame(argv[1], sh.frame.style, "file")
+    saved = sh.args
+    if len(argv) > 2:
+        sh.args = argv[2:66]
+    try:
+        return await sh.run_source(text, io, argv[1], frame)
+    finally:
+        if len(argv) > 2:
+            sh.args = saved
 
 
 @command("exec")
@@ -336,9 +307,11 @@ async def exec_(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("read")
 async def read(sh: Shell, argv: list[str], io: IO) -> int:
-    _, _, names = split_opts(argv[1:], with_value="pdtnu")
-    line, nl, _ = io.stdin.partition("\n")
-    fields = line.split(None, max(len(names) - 1, 0)) if names else [line]
+    flags, _, names = split_opts(argv[1:], with_value="pdtnu")
+    line, nl = sh.read_line(io)
+    if "r" not in flags:
+        line = line.replace("\\", "")
+    fields = ifs_split(line, sh.env.get("IFS", DEFAULT_IFS), len(names)) if names else [line]
     for i, name in enumerate(names or ["REPLY"]):
         sh.set_var(name, fields[i] if i < len(fields) else "")
     return 0 if nl else 1
@@ -356,51 +329,55 @@ async def sh_(sh: Shell, argv: list[str], io: IO) -> int:
             "law.\n"
         )
         return 0
+    from_stdin = False
     while args and args[0].startswith("-") and args[0] != "-c" and "c" not in args[0][1:]:
+        from_stdin = from_stdin or "s" in args[0][1:] or args[0] == "-"
         args = args[1:]
+        if from_stdin:
+            break  # `bash -s a b`: the script is the input, the rest are $1, $2
     if args and args[0].startswith("-") and "c" in args[0]:
         if len(args) < 2:
             io.err(f"{prog}: -c: option requires an argument\n")
             return 2
-        return await sh.run_subshell(args[1], io, prog)
-    if args:
+        return await sh.run_subshell(args[1], io, prog, args=args[3:])
+    if args and not from_stdin:
         try:
             text = decode(sh.fs.read(args[0], sh.cwd))
         except FSError as e:
             io.err(f"{prog}: 0: cannot open {args[0]}: No such file\n" if prog in ("sh", "dash") else
                    f"{prog}: {args[0]}: {e.strerror}\n")  # fmt: skip
             return 2 if prog in ("sh", "dash") else 127
-        return await sh.run_subshell(text, io, prog)
+        return await sh.run_subshell(text, io, args[0], kind="file", args=args[1:], style=_style(sh, prog))
     if io.stdin:
         script = IO("", io.budget, tty=io.tty)
         script.chunks = io.chunks
-        return await sh.run_subshell(io.stdin, script, prog)
+        return await sh.run_subshell(io.stdin, script, prog, kind="stdin", args=args)
     return 0
+
+
+def _style(sh: Shell, prog: str) -> str:
+    return "ash" if sh.flavor == "busybox" else "dash" if prog in ("sh", "dash", "ash") else "bash"
 
 
 @command("busybox")
 async def busybox(sh: Shell, argv: list[str], io: IO) -> int:
+    """``busybox [APPLET args]``: the router's own build on a ``busybox`` persona, Debian's package elsewhere."""
+    router = sh.flavor == "busybox"
+    names = pb.APPLETS if router else tuple(sorted(BUSYBOX_APPLETS))
     args = argv[1:]
-    if not args or args[0] in ("--help", "--list"):
-        if args[:1] == ["--list"]:
-            io.out("".join(a + "\n" for a in sorted(BUSYBOX_APPLETS)))
-            return 0
-        names = sorted(BUSYBOX_APPLETS)
-        lines, cur = [], "\t"
-        for n in names:
-            if len(cur) + len(n) + 2 > 78:
-                lines.append(cur.rstrip())
-                cur = "\t"
-            cur += n + ", "
-        lines.append(cur.rstrip().rstrip(","))
-        io.out(BUSYBOX_HELP + "\n".join(lines) + "\n")
+    if not args or args[0] == "--help":
+        io.out(pb.usage(names=names) if router else BUSYBOX_HELP + pb.format_applets(names))
         return 0
-    applet = args[0]
-    if applet not in BUSYBOX_APPLETS:
-        io.err(f"{applet}: applet not found\n")
+    if args[0] in ("--list", "--list-full"):
+        full = args[0] == "--list-full"
+        io.out(pb.busybox_list(full) if router or not full else pb.busybox_list(False))
+        return 0
+    applet = posixpath.basename(args[0])
+    if applet not in names:
+        io.err(pb.applet_not_found(args[0]))
         return 127
-    fn = COMMANDS.get(applet, generic)
-    return await fn(sh, args, io)
+    fn: CommandFn = COMMANDS.get(applet, generic)
+    return await fn(sh, [applet, *args[1:]], io)
 
 
 @command("sudo")
@@ -491,3 +468,6 @@ async def sleep(sh: Shell, argv: list[str], io: IO) -> int:
 async def clear(sh: Shell, argv: list[str], io: IO) -> int:
     io.out("\x1b[H\x1b[2J\x1b[3J")
     return 0
+
+
+COMMANDS.on_ready(commands_busybox.install)  # BusyBox's wording on a router (wraps last)

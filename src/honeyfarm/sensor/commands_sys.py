@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from honeyfarm.sensor.commands import IO, command, split_opts
+from honeyfarm.sensor.persona import CPU_FLAGS as _CPU_FLAGS
 
 if TYPE_CHECKING:
     from honeyfarm.sensor.shell import Shell
@@ -100,14 +101,24 @@ async def hostname(sh: Shell, argv: list[str], io: IO) -> int:
 
 @command("ps")
 async def ps(sh: Shell, argv: list[str], io: IO) -> int:
-    args = "".join(a.lstrip("-") for a in argv[1:])
-    style = ""
-    if "f" in args and ("e" in args or "A" in args):
+    opts = [a for a in argv[1:] if not a.startswith("--")]
+    unix = "".join(a[1:] for a in opts if a.startswith("-"))
+    bsd = "".join(a for a in opts if not a.startswith("-"))
+    letters = unix + bsd
+    everyone = bool(set(letters) & {"e", "A"}) or ("a" in bsd and "x" in bsd) or ("a" in bsd and "u" in bsd)
+    if "f" in unix and set(unix) & {"e", "A"}:
         style = "ef"
-    elif "a" in args or "x" in args or "e" in args or "A" in args:
+    elif "u" in bsd or ("u" in unix and not set(unix) - {"u", "a", "x"}):
         style = "aux"
+    elif "x" in letters or "a" in bsd:
+        style = "x"  # `ps x`, `ps -x`, `ps ax`: BSD columns without the user ones
+        everyone = everyone or "a" in letters
+    elif set(unix) & {"e", "A"}:
+        style = "e"
+    else:
+        style = ""
     cmd = " ".join(argv) if style else "ps"
-    io.out(sh.persona.ps(sh.account, sh.tty, style, cmd, sh.new_pid()))
+    io.out(sh.persona.ps(sh.account, sh.tty, style, cmd, sh.new_pid(), everyone or style in ("", "ef", "e")))
     return 0
 
 
@@ -159,24 +170,46 @@ async def nproc(sh: Shell, argv: list[str], io: IO) -> int:
     return 0
 
 
+_VULNS = (
+    ("Gather data sampling", "Unknown: Dependent on hypervisor status"),
+    ("Itlb multihit", "KVM: Mitigation: VMX unavailable"),
+    ("L1tf", "Mitigation; PTE Inversion"),
+    ("Mds", "Vulnerable: Clear CPU buffers attempted, no microcode; SMT Host state unknown"),
+    ("Meltdown", "Mitigation; PTI"),
+    ("Mmio stale data", "Vulnerable: Clear CPU buffers attempted, no microcode; SMT Host state unknown"),
+    ("Reg file data sampling", "Not affected"),
+    ("Retbleed", "Vulnerable"),
+    ("Spec rstack overflow", "Not affected"),
+    ("Spec store bypass", "Vulnerable"),
+    ("Spectre v1", "Mitigation; usercopy/swapgs barriers and __user pointer sanitization"),
+    ("Spectre v2", "Mitigation; Retpolines; STIBP disabled; RSB filling; PBRSB-eIBRS Not affected; BHI Retpoline"),
+    ("Srbds", "Not affected"),
+    ("Tsx async abort", "Not affected"),
+)  # what Linux 6.1 reports for the persona's CPU bugs (/proc/cpuinfo) under KVM
+
+
 @command("lscpu")
 async def lscpu(sh: Shell, argv: list[str], io: IO) -> int:
+    """util-linux 2.38's flat layout (what lscpu prints when its output is not a terminal)."""
     p = sh.persona
     n = p.cpu_count
+    cores = max(1, n // 2)
+    cpus = ",".join(str(i) for i in range(n)) if n <= 2 else f"0-{n - 1}"
+    bogomips = (2499.998 + (p.seed % 7) / 1000) * 2
+    inst = f"{cores} instance{'s' if cores > 1 else ''}"
     rows = [
         ("Architecture", p.arch), ("CPU op-mode(s)", "32-bit, 64-bit"),
         ("Address sizes", "46 bits physical, 48 bits virtual"), ("Byte Order", "Little Endian"), ("CPU(s)", str(n)),
-        ("On-line CPU(s) list", f"0-{n - 1}" if n > 1 else "0"), ("Vendor ID", "GenuineIntel"),
-        ("BIOS Vendor ID", "Intel(R) Corporation"), ("Model name", p.cfg.cpu_model), ("CPU family", "6"),
-        ("Model", "85"), ("Thread(s) per core", "2" if n > 1 else "1"), ("Core(s) per socket", str(max(1, n // 2))),
-        ("Socket(s)", "1"), ("Stepping", "7"), ("BogoMIPS", "4999.99"),
-        ("Hypervisor vendor", "KVM"), ("Virtualization type", "full"),
-        ("L1d cache", f"{32 * max(1, n // 2)} KiB ({max(1, n // 2)} instance{'s' if n > 3 else ''})"),
-        ("L2 cache", f"{max(1, n // 2)} MiB ({max(1, n // 2)} instance{'s' if n > 3 else ''})"),
-        ("L3 cache", "35.8 MiB (1 instance)"), ("NUMA node(s)", "1"),
-        ("NUMA node0 CPU(s)", f"0-{n - 1}" if n > 1 else "0"),
+        ("On-line CPU(s) list", cpus), ("Vendor ID", "GenuineIntel"), ("Model name", p.cfg.cpu_model),
+        ("CPU family", "6"), ("Model", "85"), ("Thread(s) per core", "2" if n > 1 else "1"),
+        ("Core(s) per socket", str(cores)), ("Socket(s)", "1"), ("Stepping", "7"), ("BogoMIPS", f"{bogomips:.2f}"),
+        ("Flags", _CPU_FLAGS), ("Hypervisor vendor", "KVM"), ("Virtualization type", "full"),
+        ("L1d cache", f"{32 * cores} KiB ({inst})"), ("L1i cache", f"{32 * cores} KiB ({inst})"),
+        ("L2 cache", f"{cores} MiB ({inst})"), ("L3 cache", "35.8 MiB (1 instance)"), ("NUMA node(s)", "1"),
+        ("NUMA node0 CPU(s)", cpus), *((f"Vulnerability {k}", v) for k, v in _VULNS),
     ]  # fmt: skip
-    io.out("".join(f"{k + ':':<34}{v}\n" for k, v in rows))
+    width = max(len(k) for k, _ in rows) + 2
+    io.out("".join(f"{k + ':':<{width}}{v}\n" for k, v in rows))
     return 0
 
 
@@ -386,6 +419,9 @@ async def systemctl(sh: Shell, argv: list[str], io: IO) -> int:
                "  rsyslog.service           loaded active running System Logging Service\n")  # fmt: skip
         return 0
     verb, units = args[0], [u.removesuffix(".service") for u in args[1:]]
+    if argv[0].endswith("service") and units and units[0] not in _UNITS:
+        io.err(f"{units[0]}: unrecognized service\n")
+        return 1
     if verb in ("status", "is-active"):
         unit = units[0] if units else ""
         if unit not in _UNITS:
@@ -404,18 +440,6 @@ async def systemctl(sh: Shell, argv: list[str], io: IO) -> int:
                 io.err(f"Failed to {verb} {u}.service: Unit {u}.service not found.\n")
                 return 5
         return 0
-    return 0
-
-
-@command("python3", "python3.11", "perl")
-async def interpreter(sh: Shell, argv: list[str], io: IO) -> int:
-    perl = argv[0].endswith("perl")
-    if any(a in ("-V", "--version", "-v") for a in argv[1:2]):
-        if perl:
-            io.out("\nThis is perl 5, version 36, subversion 0 (v5.36.0) built for x86_64-linux-gnu-thread-multi\n"
-                   "(with 60 registered patches, see perl -V for more detail)\n")  # fmt: skip
-        else:
-            io.out("Python 3.11.2\n")
     return 0
 
 

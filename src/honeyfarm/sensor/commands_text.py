@@ -3,7 +3,7 @@
 
 Kept apart from the file commands to stay readable. All of them work on in-memory strings that
 the per-line budget already bounds; ``yes`` and friends stop when the budget runs out instead of
-looping. ``grep`` matches plain substrings (no attacker-supplied regex is ever compiled).
+looping. grep, sed, awk, tr and cut live in their own modules, imported at the end.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
-from honeyfarm.sensor.commands import IO, command, decode, encode, read_inputs, split_opts
+from honeyfarm.sensor.commands import COMMANDS, IO, command, decode, encode, read_inputs, split_opts
 from honeyfarm.sensor.vfs import FSError
 
 if TYPE_CHECKING:
@@ -188,60 +188,6 @@ async def head_tail(sh: Shell, argv: list[str], io: IO) -> int:
     return status
 
 
-def _matcher(patterns: list[str], extended: bool, ignore_case: bool) -> list[tuple[str, bool, bool]]:
-    alts: list[tuple[str, bool, bool]] = []
-    for pat in patterns:
-        for alt in pat.split("|") if extended else pat.split("\\|"):
-            start, end = alt.startswith("^"), alt.endswith("$") and not alt.endswith("\\$")
-            alt = alt[1 if start else 0 : len(alt) - 1 if end else len(alt)].replace("\\.", ".")
-            alts.append((alt.lower() if ignore_case else alt, start, end))
-    return alts
-
-
-def _matches(line: str, alts: list[tuple[str, bool, bool]], ignore_case: bool) -> bool:
-    if ignore_case:
-        line = line.lower()
-    for text, start, end in alts:
-        if (start and end and line == text) or (start and not end and line.startswith(text)):
-            return True
-        if (end and not start and line.endswith(text)) or (not start and not end and text in line):
-            return True
-    return False
-
-
-@command("grep", "egrep", "fgrep")
-async def grep(sh: Shell, argv: list[str], io: IO) -> int:
-    flags, values, rest = split_opts(argv[1:], with_value="efmABC")
-    patterns = [values["e"]] if "e" in values else rest[:1]
-    files = rest if "e" in values else rest[1:]
-    if not patterns:
-        io.err("Usage: grep [OPTION]... PATTERNS [FILE]...\nTry 'grep --help' for more information.\n")
-        return 2
-    ic = bool(flags & {"i", "ignore-case"})
-    alts = _matcher(patterns, "E" in flags or argv[0] == "egrep", ic)
-    inputs, status = read_inputs(sh, "grep", files, io)
-    found = False
-    for name, text in inputs:
-        count = 0
-        for n, line in enumerate(text.splitlines(), 1):
-            if _matches(line, alts, ic) == ("v" not in flags):
-                count += 1
-                found = True
-                if flags & {"q", "l", "c"}:
-                    continue
-                prefix = (f"{'(standard input)' if name == '-' else name}:" if len(inputs) > 1 else "") + (
-                    f"{n}:" if "n" in flags else ""
-                )
-                io.out(prefix + line + "\n")
-        if "c" in flags:
-            io.out((f"{name}:" if len(inputs) > 1 else "") + f"{count}\n")
-        elif "l" in flags and count:
-            io.out(("(standard input)" if name == "-" else name) + "\n")
-    if "q" in flags and found:
-        return 0
-    return 2 if status and not found else (0 if found else 1)
-
-
 @command("wc")
 async def wc(sh: Shell, argv: list[str], io: IO) -> int:
     flags, _, files = split_opts(argv[1:])
@@ -340,7 +286,7 @@ async def b64(sh: Shell, argv: list[str], io: IO) -> int:
     return status
 
 
-@command("md5sum", "sha256sum", "sha1sum")
+@command("md5sum", "sha256sum", "sha1sum", "sha512sum")
 async def checksum(sh: Shell, argv: list[str], io: IO) -> int:
     algo = argv[0].rsplit("/", 1)[-1].removesuffix("sum")
     _, _, files = split_opts(argv[1:])
@@ -348,3 +294,24 @@ async def checksum(sh: Shell, argv: list[str], io: IO) -> int:
     for name, text in inputs:
         io.out(f"{hashlib.new(algo, encode(text)).hexdigest()}  {name}\n")
     return status
+
+
+# Families in their own modules register on import (the shell imports this module). The help and
+# version texts and the fallback for unemulated programs go on at the registry's first lookup.
+from honeyfarm.sensor import (  # noqa: E402, F401
+    commands_awk,
+    commands_grep,
+    commands_interp,
+    commands_misc,
+    commands_net,
+    commands_od,
+    commands_pkg,
+    commands_sed,
+    commands_shell,
+    commands_small,
+    commands_sys,
+    commands_sys2,
+    commands_text2,
+)
+
+COMMANDS.on_ready(commands_misc.install)

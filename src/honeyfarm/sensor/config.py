@@ -9,9 +9,9 @@ config never exposes a trap by accident.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -55,24 +55,59 @@ class SpoolConfig(_Strict):
 
 
 class CredentialsConfig(_Strict):
-    """Who gets in: a Cowrie-style userdb, "accept after N attempts", or both."""
+    """Who gets in: one password per account (default), or Cowrie-style userdb rules."""
 
+    policy: Literal["one-password", "userdb"] = Field(
+        "one-password",
+        description="`one-password`: root and the persona's users each have ONE password at a time, the first "
+        "password from `passwords_file` that an address tries after `choose_after` failures (kept in "
+        "spool/state/passwords.json); other names are refused. Plausible (a brute forcer never finds two "
+        "passwords) but fewer bots get in. `userdb`: Cowrie's rules (`userdb`, `accept_after`): more sessions "
+        "captured, but root may accept many passwords, which no real server does. Setting `userdb`, "
+        "`userdb_file` or `accept_after` without `policy` means `userdb`.",
+    )
+    choose_after: Annotated[int, Field(ge=0, le=1000)] = Field(
+        3, description="one-password: failed attempts an address makes before one of its passwords can be chosen."
+    )
+    passwords_file: FilePath | None = Field(
+        None,
+        description="one-password: the candidate passwords, one per line (`# ` starts a comment). "
+        "Default: a bundled list of ~140 passwords bots try most.",
+    )
+    password_lifetime: Annotated[float, Field(ge=0)] = Field(
+        0.0, description="one-password: seconds after which an account's password may be chosen afresh (0 = never)."
+    )
     userdb: list[str] = Field(
         default_factory=lambda: ["root:x:!root", "root:x:!123456", "root:x:*", "admin:x:*"],
-        description="Cowrie userdb lines `user:x:password` (`*` any, `!` deny, `/regex/`), first match wins.",
+        description="userdb: Cowrie userdb lines `user:x:password` (`*` any, `!` deny, `/regex/`), first match wins.",
     )
-    userdb_file: FilePath | None = Field(None, description="Cowrie userdb.txt to read instead of `userdb`.")
+    userdb_file: FilePath | None = Field(None, description="userdb: Cowrie userdb.txt to read instead of `userdb`.")
     accept_after: Annotated[int, Field(ge=0)] = Field(
-        0, description="Accept any credentials on the Nth attempt from one IP (0 = never)."
+        0, description="userdb: accept any credentials on the Nth attempt from one IP (0 = never)."
     )
     max_tracked_ips: Annotated[int, Field(ge=1)] = Field(
-        100_000, description="IPs remembered for accept_after (oldest forgotten first)."
+        100_000, description="IPs whose failed attempts are counted (oldest forgotten first)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _userdb_implies_policy(cls, data: Any) -> Any:
+        # A Cowrie userdb written without `policy` keeps meaning what it meant before the policy existed.
+        if isinstance(data, dict) and "policy" not in data and {"userdb", "userdb_file", "accept_after"} & set(data):
+            return {**data, "policy": "userdb"}
+        return data
 
 
 class PersonaConfig(_Strict):
     """The machine the fake shell pretends to be (Debian 12 on a small cloud VM by default)."""
 
+    flavor: Literal["debian", "busybox"] = Field(
+        "debian",
+        description=(
+            "Kind of machine: `debian` (Debian 12, bash, inetutils-telnetd) or `busybox` "
+            "(an embedded router: BusyBox ash, BusyBox telnetd)."
+        ),
+    )
     hostname: str = Field(
         "web-01", pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$", description="Host name in prompts and uname."
     )
@@ -88,6 +123,16 @@ class PersonaConfig(_Strict):
     uptime_days: Annotated[float, Field(ge=0)] = Field(
         47.3, description="Uptime shown when the sensor starts (grows from there)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flavor_defaults(cls, data: Any) -> Any:
+        # A `busybox` persona starts from a router's figures (hostname, ARM CPU, 4.x kernel); set fields win.
+        if isinstance(data, dict) and data.get("flavor") == "busybox":
+            from honeyfarm.sensor.persona_busybox import CONFIG_DEFAULTS
+
+            return {**CONFIG_DEFAULTS, **data}
+        return data
 
 
 class SSHConfig(_Strict):
@@ -105,14 +150,40 @@ class SSHConfig(_Strict):
         None, description="Host keys (generated on first start). Default: spool/keys."
     )
     auth_fail_delay: Annotated[float, Field(ge=0, le=30)] = Field(
-        2.0, description="Mean delay after a failed password, as pam_unix's (randomised ±25%)."
+        2.0,
+        description="PAM failure delay (pam_unix asks for 2 s). As Linux-PAM 1.5.2 it is stretched to 0.5-1.5x "
+        "(the same for every attempt within one second), then rounded up as sshd does to the user's own "
+        "5-9 ms base delay doubled (so failures land on a per-user grid, e.g. 2.244 or 4.488 s). "
+        "0 = sshd's base delay only (fast tests).",
     )
     max_auth_tries: Annotated[int, Field(ge=1, le=100)] = Field(6, description="As sshd's MaxAuthTries.")
     banner_delay: Annotated[float, Field(ge=0, le=5)] = Field(
         0.008, description="Mean delay before the banner, as sshd's fork + re-exec (randomised ±30%)."
     )
     login_grace_time: Annotated[float, Field(gt=0)] = Field(120.0, description="As sshd's LoginGraceTime.")
+    max_startups: str = Field(
+        "10:30:100",
+        pattern=r"^\d{1,5}(:\d{1,3}:\d{1,5})?$",
+        description="As sshd's MaxStartups `start:rate:full`: with more than `start` unauthenticated "
+        "connections a new one is closed unanswered with probability `rate`% rising to 100% at `full`.",
+    )
+    max_per_ip: Annotated[int, Field(ge=1)] = Field(
+        256,
+        description="Flood guard (sshd has none): open SSH connections from one address, above MaxStartups' "
+        "`full` so that sshd's early drop is what a client sees first. Replaces `limits.max_per_ip` for SSH.",
+    )
     sftp: bool = Field(True, description="Accept SFTP/SCP uploads (captured, never written to the host's paths).")
+    forward_answer: Literal["refused", "unreachable", "prohibited"] = Field(
+        "refused",
+        description="Answer to `-L`/`-W` (direct-tcpip), always logged, never connected: "
+        "`refused` (sshd's answer for a closed port), `unreachable` (No route to host), "
+        "`prohibited` (sshd with AllowTcpForwarding no).",
+    )
+    remote_forward: Literal["accept", "refuse"] = Field(
+        "accept",
+        description="Answer to `-R` (tcpip-forward), always logged: `accept` replies as sshd does when it "
+        "binds the port (nothing listens), `refuse` as sshd with AllowTcpForwarding no.",
+    )
 
 
 class TelnetConfig(_Strict):
@@ -121,7 +192,14 @@ class TelnetConfig(_Strict):
     login_timeout: Annotated[float, Field(gt=0)] = Field(
         60.0, description="As login(1)'s LOGIN_TIMEOUT, counted from the connection."
     )
-    max_auth_tries: Annotated[int, Field(ge=1, le=100)] = Field(3, description="Failed logins before hanging up.")
+    max_auth_tries: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Failed logins before hanging up. Default: the daemon's own (login(1): 5, BusyBox: 3)."
+    )
+    fail_delay: Annotated[float, Field(ge=0, le=30)] | None = Field(
+        None,
+        description="Delay after a failed password. Default: the daemon's own (pam_faildelay's 3 s, "
+        "stretched 0.5-1.5x by Linux-PAM; BusyBox login: exactly 3 s).",
+    )
 
 
 class DownloadsConfig(_Strict):
@@ -154,10 +232,46 @@ class LimitsConfig(_Strict):
         4 * 1024 * 1024, description="Fake filesystem writes kept per session (redirections, uploads)."
     )
     max_upload_bytes: Annotated[int, Field(ge=1024)] = Field(16 * 1024 * 1024, description="Largest SFTP/SCP upload.")
+    max_stdin_bytes: Annotated[int, Field(ge=1024)] = Field(
+        1024 * 1024, description="Standard input of an exec channel read and kept (`echo ... | ssh host sh`)."
+    )
     ttylog_bytes: Annotated[int, Field(ge=4096)] = Field(1024 * 1024, description="TTY log size cap per session.")
     nofile: Annotated[int, Field(ge=256)] = Field(65536, description="RLIMIT_NOFILE raised to at start.")
     refused_report_interval: Annotated[float, Field(gt=0)] = Field(
         60.0, description="Seconds between `honeyfarm.sensor.refused` events (only when connections were refused)."
+    )
+    kex_offload_queue: Annotated[int, Field(ge=0)] = Field(
+        64,
+        description="Finite-field DH handshakes that may wait for the DH worker process; "
+        "past it a handshake is dropped without a word, as sshd's MaxStartups drops "
+        "(0 = no worker, DH on the event loop: only to measure the difference).",
+    )
+    loop_batch: Annotated[int, Field(ge=0)] = Field(
+        32,
+        description="I/O events (and a quarter as many new connections) the event loop handles per iteration, "
+        "so a flood cannot stall it (0 = asyncio's unbounded batches: only to measure the difference).",
+    )
+    loop_lag_report_interval: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="Seconds between `honeyfarm.sensor.looplag` events (event-loop lateness, DH worker)."
+    )
+    loop_lag_warn_ms: Annotated[float, Field(ge=0)] = Field(
+        250.0, description="Log a line when the event loop is this many ms late (0 = never; at most one line per 10 s)."
+    )
+
+
+class PersistenceConfig(_Strict):
+    """Files an attacker writes (e.g. ``~/.ssh/authorized_keys``) kept for the next login from the same address."""
+
+    enabled: bool = Field(True, description="Keep each source address's fake-filesystem changes between sessions.")
+    dir: FilePath | None = Field(None, description="Where the kept changes go. Default: spool/state/overlays.")
+    ttl: Annotated[float, Field(gt=0)] = Field(
+        7 * 86400.0, description="Seconds the changes of an address are kept after its last write."
+    )
+    max_bytes: Annotated[int, Field(ge=4096)] = Field(
+        256 * 1024 * 1024, description="Total size of kept changes; the oldest addresses are evicted first."
+    )
+    max_files: Annotated[int, Field(ge=1)] = Field(
+        100_000, description="Addresses whose changes are kept; the oldest are evicted first."
     )
 
 
@@ -170,6 +284,7 @@ class SensorConfig(_Strict):
     telnet: TelnetConfig = TelnetConfig()
     downloads: DownloadsConfig = DownloadsConfig()
     limits: LimitsConfig = LimitsConfig()
+    persistence: PersistenceConfig = PersistenceConfig()
     user: str | None = Field(
         None, description="Drop to this user after binding (when started as root, e.g. for port 22)."
     )
@@ -189,6 +304,12 @@ def resolve_relative(cfg: SensorConfig, base: Path) -> SensorConfig:
             "spool": spool,
             "ssh": cfg.ssh.model_copy(update={"host_key_dir": fix(cfg.ssh.host_key_dir)}),
             "downloads": cfg.downloads.model_copy(update={"dir": fix(cfg.downloads.dir)}),
-            "credentials": cfg.credentials.model_copy(update={"userdb_file": fix(cfg.credentials.userdb_file)}),
+            "persistence": cfg.persistence.model_copy(update={"dir": fix(cfg.persistence.dir)}),
+            "credentials": cfg.credentials.model_copy(
+                update={
+                    "userdb_file": fix(cfg.credentials.userdb_file),
+                    "passwords_file": fix(cfg.credentials.passwords_file),
+                }
+            ),
         }
     )

@@ -21,9 +21,11 @@ from honeyfarm.sensor.model import Account, FetchResult
 
 if TYPE_CHECKING:
     from honeyfarm.sensor.downloads import Downloader
+    from honeyfarm.sensor.overlays import OverlayStore
     from honeyfarm.sensor.persona import Persona
     from honeyfarm.sensor.shell import Shell
     from honeyfarm.sensor.store import ContentStore
+    from honeyfarm.sensor.vfs import SessionFS
 
 
 class ConnectionLimiter:
@@ -87,14 +89,30 @@ class SensorContext:
     spool_dir: Path
     downloader: Downloader | None = None
     store: ContentStore | None = None
+    overlays: OverlayStore | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def attach_store(self) -> None:
-        """The content-addressed store (uploads and downloads) and, if enabled, the downloader."""
+        """The content-addressed store (uploads and downloads), and the kept files of each address."""
         from honeyfarm.sensor.store import ContentStore
 
         dl = self.cfg.downloads
         self.store = ContentStore(Path(dl.dir or self.spool_dir / "downloads"), dl.quota_bytes)
+        self.attach_overlays()
+
+    def attach_overlays(self) -> None:
+        """Per-address persistence of the fake filesystem's changes (``[sensor.persistence]``)."""
+        from honeyfarm.sensor.overlays import OverlayStore
+
+        p = self.cfg.persistence
+        if p.enabled and self.overlays is None:
+            self.overlays = OverlayStore(
+                Path(p.dir or self.spool_dir / "state" / "overlays"),
+                ttl=p.ttl,
+                max_bytes=p.max_bytes,
+                max_files=p.max_files,
+                overlay_bytes=self.cfg.limits.session_output_bytes,
+            )
 
     def get_downloader(self) -> Downloader | None:
         """The downloader, created on first use: aiohttp costs ~20 MB of RAM a quiet sensor never needs."""
@@ -120,12 +138,22 @@ class SensorContext:
     def tty_dir(self) -> Path:
         return self.spool_dir / "tty"
 
-    def new_shell(self, session: SessionContext) -> Shell:
-        from honeyfarm.sensor.shell import Shell
+    def new_fs(self, session: SessionContext) -> SessionFS:
+        """The session's view of the fake filesystem, shared with its address's other sessions when kept."""
         from honeyfarm.sensor.vfs import SessionFS
 
-        fs = SessionFS(self.persona, session.account, max_bytes=self.cfg.limits.session_output_bytes)
-        return Shell(session, self.persona, fs, max_line_bytes=self.cfg.limits.max_line_bytes)
+        overlay = self.overlays.open(session.src_ip) if self.overlays is not None else None
+        return SessionFS(self.persona, session.account, max_bytes=self.cfg.limits.session_output_bytes, overlay=overlay)
+
+    def new_shell(self, session: SessionContext) -> Shell:
+        from honeyfarm.sensor.shell import Shell
+
+        return Shell(session, self.persona, self.new_fs(session), max_line_bytes=self.cfg.limits.max_line_bytes)
+
+    async def flush_overlay(self, session: SessionContext) -> None:
+        """Write the session's pending file changes now (so a client that reconnects at once sees them)."""
+        if self.overlays is not None:
+            await self.overlays.flush(session.src_ip)
 
 
 class SessionContext:

@@ -16,21 +16,34 @@ moduli file's safe primes, checked once when they are loaded, not per client.
 :func:`install` replaces asyncssh's handlers of every finite-field DH kex
 algorithm with these, so nothing the sensor negotiates touches the deprecated
 API, and the sensor keeps working when cryptography removes it.
+
+On the server side the two exponentiations (``f = g^y`` and ``K = e^y``) cost
+up to ~250 ms for an 8192-bit group, so the reply to KEXDH_INIT is computed in
+the worker process of :mod:`honeyfarm.sensor.offload` when one is attached
+(:func:`use_offload`). asyncssh supports this without a fork: a packet handler
+that returns an awaitable is run as a task, and asyncssh buffers the
+connection's further input until it finishes (``_recv_packet`` in
+``asyncssh/connection.py``), which is how its own KEXINIT handler works.
 """
 
 from __future__ import annotations
 
-import secrets
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from asyncssh.kex import _kex_handlers
-from asyncssh.kex_dh import _KexDH, _KexDHGex
+from asyncssh.kex_dh import (
+    MSG_KEX_DH_GEX_INIT,
+    MSG_KEXDH_INIT,
+    _KexDH,
+    _KexDHGex,
+)
 from asyncssh.misc import ProtocolError
-from asyncssh.packet import MPInt
+from asyncssh.packet import MPInt, SSHPacket
 
-# OpenSSH: dh_gen_key(dh, need) sets a private exponent of min(2 * need, bits(p) - 1)
-# bits, where need is the negotiated cipher/MAC key size in bits (at most 512).
-EXPONENT_BITS = 1024
+from honeyfarm.sensor.offload import EXPONENT_BITS, DHOffload, OffloadBusy, private_exponent, server_keys
+
+__all__ = ["EXPONENT_BITS", "IntDH", "IntKexDH", "IntKexDHGex", "install", "pub_is_valid", "use_offload"]
 
 
 def pub_is_valid(value: int, p: int) -> bool:
@@ -43,9 +56,7 @@ class IntDH:
 
     def __init__(self, g: int, p: int) -> None:
         self._g, self._p = g, p
-        bits = min(EXPONENT_BITS, p.bit_length() - 1)
-        # A random exponent in [2, 2**bits), as OpenSSL's DH_generate_key with a length set.
-        self._x = secrets.randbits(bits) | 2
+        self._x = private_exponent(p)
         self._y = pow(g, self._x, p)
 
     def get_public(self) -> int:
@@ -58,13 +69,17 @@ class IntDH:
 
 
 class IntDHMixin:
-    """Overrides the two places asyncssh's ``_KexDHBase`` creates its ``DH``."""
+    """Overrides the places asyncssh's ``_KexDHBase`` creates its ``DH``, and its server reply."""
+
+    #: The worker that computes the server's reply; ``None``: computed inline (client side, unit tests).
+    offload: ClassVar[DHOffload | None] = None
 
     _g: int
     _p: int
     _e: int
     _f: int
     _dh: Any
+    _conn: Any
 
     def _perform_init(self) -> None:  # the client side
         self._dh = IntDH(self._g, self._p)
@@ -78,13 +93,68 @@ class IntDHMixin:
         self._f = self._dh.get_public()
         return MPInt(self._dh.get_shared(self._e))
 
+    async def _process_init_offloaded(self, _pkttype: int, _pktid: int, packet: SSHPacket) -> None:
+        """asyncssh's ``_process_init`` + ``_perform_reply``, with (f, K) from the worker."""
+        conn = self._conn
+        if conn.is_client():
+            raise ProtocolError("Unexpected kex init msg")
+        self._parse_client_key(packet)  # type: ignore[attr-defined]
+        packet.check_end()
+        if not 1 <= self._e < self._p:
+            raise ProtocolError("Kex DH e out of range")
+        if not pub_is_valid(self._e, self._p):
+            raise ProtocolError("Invalid DH public value")
+        host_key = conn.get_server_host_key()
+        assert host_key is not None
+        offload = self.offload
+        if offload is None or offload.closed:
+            self._f, k = server_keys(self._g, self._p, self._e)
+        else:
+            try:
+                self._f, k = await offload.server_keys(self._g, self._p, self._e, alive=_alive(conn))
+            except OffloadBusy:
+                # sshd's MaxStartups answer: the connection is closed without a word.
+                conn._force_close(None)
+                return
+        if not _alive(conn)():
+            return  # the client left while the worker computed
+        kb = MPInt(k)
+        h = self._compute_hash(host_key.public_data, kb)  # type: ignore[attr-defined]
+        self._send_reply(host_key.public_data, host_key.sign(h))  # type: ignore[attr-defined]
+        conn.send_newkeys(kb, h)
+
+
+def _alive(conn: Any) -> Callable[[], bool]:
+    """Whether asyncssh still has a transport for ``conn`` (it drops it when the connection closes)."""
+    return lambda: getattr(conn, "_transport", None) is not None
+
 
 class IntKexDH(IntDHMixin, _KexDH):
     """``diffie-hellman-group*`` with :class:`IntDH`."""
 
+    # asyncssh dispatches through a class-level table of plain functions: point INIT here.
+    _packet_handlers: Mapping[int, Any] = {
+        **_KexDH._packet_handlers,
+        MSG_KEXDH_INIT: IntDHMixin._process_init_offloaded,
+    }
+
 
 class IntKexDHGex(IntDHMixin, _KexDHGex):
     """``diffie-hellman-group-exchange-*`` with :class:`IntDH` (asyncssh's group choice)."""
+
+    _packet_handlers: Mapping[int, Any] = {
+        **_KexDHGex._packet_handlers,
+        MSG_KEX_DH_GEX_INIT: IntDHMixin._process_init_offloaded,
+    }
+
+
+def use_offload(offload: DHOffload | None) -> None:
+    """Compute every server-side finite-field DH reply in ``offload``'s worker (``None``: inline).
+
+    A class attribute, because asyncssh creates kex handlers itself from its global
+    ``_kex_handlers`` table; the runtime sets it when it starts the worker and clears it at stop.
+    """
+    IntDHMixin.offload = offload
 
 
 def install() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncssh.kex import _kex_handlers
-from asyncssh.kex_dh import _group14_g, _group14_p, _group16_g, _group16_p, _group18_g, _group18_p, _KexDHGex
+from asyncssh.kex_dh import _group14_g, _group14_p, _group16_g, _group16_p, _group18_g, _group18_p
 from asyncssh.misc import ProtocolError
 from asyncssh.packet import MPInt
 
@@ -118,7 +118,7 @@ class OpenSSHGex(ffdh.IntKexDHGex):
 
     # asyncssh dispatches through a class-level table: point both request types here.
     _packet_handlers: Mapping[int, Any] = {
-        **_KexDHGex._packet_handlers,
+        **ffdh.IntKexDHGex._packet_handlers,
         MSG_KEX_DH_GEX_REQUEST_OLD: _process_request,
         MSG_KEX_DH_GEX_REQUEST: _process_request,
     }
@@ -129,4 +129,5 @@ def install(moduli_path: str | None = str(SYSTEM_MODULI)) -> None:
     finite-field DH algorithm with :mod:`honeyfarm.sensor.ffdh`."""
     ffdh.install()
     OpenSSHGex.moduli_path = moduli_path
+    load_moduli(moduli_path)  # parsed once here (~3 ms for Debian's file), not in a client's handshake
     _kex_handlers[b"diffie-hellman-group-exchange-sha256"] = (OpenSSHGex, sha256, ())

@@ -119,10 +119,13 @@ class Supervisor:
 
         async def loop() -> None:
             while True:
+                started = time.monotonic()
                 try:
                     await factory()
                     return
                 except Exception as exc:
+                    if time.monotonic() - started > 60.0:  # it ran a while: not a failure "in a row"
+                        self.failures.pop(name, None)
                     delay = self._failed(name, exc)
                     if self.failures[name] > max_restarts:
                         raise

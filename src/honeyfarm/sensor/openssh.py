@@ -16,6 +16,9 @@ Two gaps in asyncssh are closed here:
   (PQClean's reference code) and is registered with asyncssh's hybrid kex.
 * asyncssh's server always adds ``ext-info-s`` (OpenSSH ≥ 9.6); 9.2 only adds
   ``kex-strict-s-v00@openssh.com``. :class:`ProfiledServerConnection` drops it.
+
+The rest of sshd's wire behaviour (identification string, EXT_INFO, DISCONNECT
+texts, padding, auth bookkeeping) is :mod:`honeyfarm.sensor.sshd_wire`.
 """
 
 from __future__ import annotations
@@ -26,10 +29,11 @@ from hashlib import md5, sha512
 from typing import Any
 
 import asyncssh
-from asyncssh.connection import SSHServerConnection
 from asyncssh.crypto import Curve25519DH
 from asyncssh.kex import get_kex_algs, register_kex_alg
 from asyncssh.kex_dh import _KexHybridECDH
+
+from honeyfarm.sensor.sshd_wire import SshdWireConnection
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,8 @@ def ensure_algorithms() -> None:
             register_kex_alg(name, _KexHybridECDH, sha512, (_PQCryptoSNTRUP, b"sntrup761", Curve25519DH), True)
 
 
-class ProfiledServerConnection(SSHServerConnection):
-    """asyncssh's server connection with the profile's exact KEXINIT lists."""
+class ProfiledServerConnection(SshdWireConnection):
+    """asyncssh's server connection with the profile's exact KEXINIT lists (and sshd's wire habits)."""
 
     profile: SSHProfile = OPENSSH_92_DEBIAN12
 
@@ -187,15 +191,21 @@ def options_kwargs(profile: SSHProfile) -> dict[str, Any]:
     }
 
 
-def auth_failure_delay(mean: float, rng: random.Random | None = None) -> float:
-    """Delay before answering a failed password, as sshd + pam_unix do.
+def auth_failure_delay(mean: float, rng: random.Random | None = None, now: float | None = None) -> float:
+    """PAM's failure delay for a request of ``mean`` seconds (pam_unix asks for 2 s).
 
-    pam_unix asks for a 2 s failure delay and Linux-PAM randomises it by ±25%
-    (``_pam_compute_delay``); sshd adds its own per-user delay of a few ms
-    (``user_specific_delay``). Cowrie waits a fixed 1 s, a timing tell.
+    Linux-PAM 1.5.2 (Debian 12) stretches it to 0.5-1.5x with a generator seeded by the
+    second the attempt starts in (``now``, default the clock; ``rng`` draws a random seed
+    instead), so attempts within one second wait alike. sshd then rounds the wait up to its
+    per-user grid: :meth:`honeyfarm.sensor.authtiming.SSHDTiming.failure_wait`. Cowrie
+    waits a fixed 1 s, a timing tell.
     """
-    r = rng or random
-    return mean * r.uniform(0.75, 1.25) + r.uniform(0.005, 0.009)
+    import time
+
+    from honeyfarm.sensor.authtiming import pam_fail_delay
+
+    seed = rng.getrandbits(32) if rng is not None else int(time.time() if now is None else now)
+    return pam_fail_delay(mean, seed)
 
 
 def banner_delay(mean: float, rng: random.Random | None = None) -> float:

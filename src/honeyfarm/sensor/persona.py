@@ -5,7 +5,8 @@ Every answer that reveals the machine (``/proc`` files, ``uname``, ``ps``, ``fre
 ``/etc/passwd``...) is generated here from the same few numbers, so that two commands never
 contradict each other and two sessions on the same sensor see the same machine. Nothing is
 random: values that vary between personas are derived from a hash of the hostname, and only
-the clock (uptime, load, process times) moves.
+the clock (uptime, load, process times) moves. A ``busybox`` persona (an ARM router) takes its
+accounts, /proc texts, ``ps`` and ``free`` from :mod:`honeyfarm.sensor.persona_busybox` instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from honeyfarm.sensor import persona_busybox as bb
 from honeyfarm.sensor.config import PersonaConfig
 from honeyfarm.sensor.model import Account
 
@@ -58,7 +60,7 @@ _SYSTEM_GROUPS: tuple[tuple[str, int], ...] = (
 # Supplementary groups of the image's default user (the first persona user), as cloud-init sets them.
 _CLOUD_USER_GROUPS = ("adm", "dialout", "cdrom", "floppy", "sudo", "audio", "dip", "video", "plugdev", "netdev")
 
-_CPU_FLAGS = (
+CPU_FLAGS = (
     "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ss ht "
     "syscall nx pdpe1gb rdtscp lm constant_tsc rep_good nopl xtopology nonstop_tsc cpuid tsc_known_freq pni "
     "pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c "
@@ -124,6 +126,7 @@ class Persona:
 
     def __init__(self, cfg: PersonaConfig, started: float) -> None:
         self.cfg = cfg
+        self.busybox = cfg.flavor == "busybox"  # a router: its own /proc, accounts and tools
         self.hostname = cfg.hostname
         self.kernel_release = cfg.kernel_release
         self.kernel_version = cfg.kernel_version
@@ -165,9 +168,11 @@ class Persona:
     # --- accounts ------------------------------------------------------------------------------------------------
 
     def all_users(self, account: Account | None = None) -> list[User]:
-        users = [User(*u) for u in _SYSTEM_USERS] + list(self.users)
+        system = [tuple(ln.split(":")) for ln in bb.PASSWD.splitlines()] if self.busybox else _SYSTEM_USERS
+        users = [User(n, int(u), int(g), c, h, sh) for n, *_p, u, g, c, h, sh in system] + list(self.users)
         if account is not None and all(u.name != account.name for u in users):
-            users.append(User(account.name, account.uid, account.gid, "", account.home, account.shell))
+            shell = "/bin/ash" if self.busybox else account.shell
+            users.append(User(account.name, account.uid, account.gid, "", account.home, shell))
         return users
 
     def groups_of(self, account: Account) -> list[tuple[int, str]]:
@@ -181,9 +186,14 @@ class Persona:
         return out
 
     def passwd(self, account: Account | None = None) -> str:
+        if self.busybox:  # the router's file as shipped, plus a login the sensor let in
+            extra = self.all_users(account)[len(bb.PASSWD.splitlines()) :]
+            return bb.PASSWD + "".join(f"{u.name}:x:{u.uid}:{u.gid}:{u.gecos}:{u.home}:{u.shell}\n" for u in extra)
         return "".join(f"{u.name}:x:{u.uid}:{u.gid}:{u.gecos}:{u.home}:{u.shell}\n" for u in self.all_users(account))
 
     def group(self, account: Account | None = None) -> str:
+        if self.busybox:
+            return bb.GROUP
         lines: list[str] = []
         cloud = self.users[0].name if self.users else ""
         for name, gid in _SYSTEM_GROUPS:
@@ -197,6 +207,8 @@ class Persona:
         return "".join(lines)
 
     def shadow(self, account: Account | None = None) -> str:
+        if self.busybox:
+            return bb.SHADOW
         day = int(self.boot_time // 86400) - 30
         lines = []
         for u in self.all_users(account):
@@ -210,6 +222,8 @@ class Persona:
     # --- /proc and /etc ------------------------------------------------------------------------------------------
 
     def cpuinfo(self) -> str:
+        if self.busybox:
+            return bb.cpuinfo(self.cpu_count, self.cfg.cpu_model)
         out = []
         mhz = 2499.998 + (self.seed % 7) / 1000
         for n in range(self.cpu_count):
@@ -220,7 +234,7 @@ class Persona:
                 f"cpu MHz\t\t: {mhz:.3f}\ncache size\t: 36608 KB\nphysical id\t: 0\n"
                 f"siblings\t: {self.cpu_count}\ncore id\t\t: {n // 2 if self.cpu_count > 1 else 0}\n"
                 f"cpu cores\t: {cores}\napicid\t\t: {n}\ninitial apicid\t: {n}\nfpu\t\t: yes\n"
-                f"fpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\nflags\t\t: {_CPU_FLAGS}\n"
+                f"fpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\nflags\t\t: {CPU_FLAGS}\n"
                 f"bugs\t\t: {_CPU_BUGS}\nbogomips\t: {mhz * 2:.2f}\nclflush size\t: 64\n"
                 "cache_alignment\t: 64\naddress sizes\t: 46 bits physical, 48 bits virtual\npower management:\n\n"
             )
@@ -267,6 +281,8 @@ class Persona:
         return "".join(out)
 
     def version(self) -> str:
+        if self.busybox:
+            return bb.proc_version(self.kernel_release, self.kernel_version)
         return (
             f"Linux version {self.kernel_release} (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) "
             f"12.2.0, GNU ld (GNU Binutils for Debian) 2.40) {self.kernel_version}\n"
@@ -338,6 +354,9 @@ class Persona:
                         return f"{v:.1f}{suffix}" if v < 10 else f"{round(v)}{suffix}"
             return str(kb)
 
+        if self.busybox:
+            div = 1024 if unit in "mh" else 1024 * 1024 if unit == "g" else 1
+            return bb.free_table(cols, div)
         head = "               total        used        free      shared  buff/cache   available\n"
         mem = f"{'Mem:':<8}" + "".join(f"{fmt(v):>12}" for v in cols) + "\n"
         swap = f"{'Swap:':<8}" + "".join(f"{fmt(0):>12}" for _ in range(3)) + "\n"
@@ -396,9 +415,29 @@ class Persona:
         rows.append(Proc(user, pid, sess, 11084, 4480, tty, "R+", self.now(), 0, cmd))
         return rows
 
-    def ps(self, account: Account, tty: str, style: str, cmd: str, pid: int) -> str:
-        """``style``: "" (this terminal), "aux" (BSD) or "ef" (System V)."""
+    def ps(self, account: Account, tty: str, style: str, cmd: str, pid: int, everyone: bool = True) -> str:
+        """``style``: "" (this terminal), "aux" (BSD user format), "x" (BSD ``ps x``: PID TTY STAT TIME
+        COMMAND), "e" (``ps -e``) or "ef" (System V full). ``everyone`` false: only the user's processes."""
+        if self.busybox:
+            return bb.ps_table(account.name, self.bash_pid, pid, cmd)
         procs = self.processes(account, tty, cmd, pid)
+        if not everyone:
+            procs = [p for p in procs if p.user == account.name]
+        if style == "x":
+            out = ["    PID TTY      STAT   TIME COMMAND\n"]
+            for p in procs:
+                t = f"{p.cpu_seconds // 60}:{p.cpu_seconds % 60:02d}"
+                out.append(f"{p.pid:>7} {p.tty:<8} {p.stat:<4} {t:>6} {p.cmd}\n")
+            return "".join(out)
+        if style == "e":
+            out = ["    PID TTY          TIME CMD\n"]
+            for p in procs:
+                name = p.cmd.split()[0].rsplit("/", 1)[-1].lstrip("-").strip("[]") if p.cmd else ""
+                if p.cmd.startswith("sshd:"):
+                    name = "sshd"
+                t = f"00:{p.cpu_seconds // 60:02d}:{p.cpu_seconds % 60:02d}"
+                out.append(f"{p.pid:>7} {p.tty:<8} {t} {name}\n")
+            return "".join(out)
         if style == "":
             out = ["    PID TTY          TIME CMD\n"]
             for p in procs:

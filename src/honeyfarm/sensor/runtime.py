@@ -30,6 +30,7 @@ from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.context import ConnectionLimiter, SensorContext
 from honeyfarm.sensor.events import EventLog
 from honeyfarm.sensor.guard import Supervisor, quiet_library_logs, say, unquiet_library_logs
+from honeyfarm.sensor.health import Health
 from honeyfarm.sensor.spool import Spool
 
 
@@ -114,6 +115,7 @@ class Sensor:
         self.ready = asyncio.Event()
         self.fatal: str | None = None  # why the sensor stopped by itself (exit status 1)
         self.supervisor: Supervisor | None = None
+        self.health: Health | None = None  # DH worker + loop-lag report
 
     def bind_all(self) -> None:
         if self.cfg.ssh.enabled:
@@ -133,7 +135,7 @@ class Sensor:
         ctx = SensorContext(
             cfg=cfg,
             events=events,
-            policy=CredentialPolicy(cfg.credentials),
+            policy=CredentialPolicy(cfg.credentials, cfg.persona, self.spool_dir / "state"),
             accounts=Accounts(cfg.persona, self.spool_dir / "state"),
             persona=Persona.from_config(cfg.persona, self.started),
             limiter=ConnectionLimiter(cfg.limits.max_connections, cfg.limits.max_per_ip),
@@ -147,13 +149,16 @@ class Sensor:
         raise_nofile(self.cfg.limits.nofile)
         if not self.socks:
             self.bind_all()
+        # Import everything the traps will need now: after a privilege drop the interpreter's own
+        # directory may not be readable (e.g. a venv under /root), and a first import inside a
+        # client's session would hold the event loop (the shell's modules: 0.1-0.5 s).
+        preload()
         if self.cfg.user and os.geteuid() == 0:
-            # Import everything the traps will need while still root: after the drop the
-            # interpreter's own directory may not be readable (e.g. a venv under /root).
-            preload()
             drop_privileges(self.cfg.user, [self.spool_dir])
         self.ctx = ctx = self._build()
         self.supervisor = Supervisor(ctx.tasks, self._fatal)
+        self.health = Health(ctx, self.supervisor)
+        self.health.start()
         if "ssh" in self.socks:
             from honeyfarm.sensor.openssh import PROFILES, load_host_keys
             from honeyfarm.sensor.ssh import SSHTrap
@@ -175,6 +180,8 @@ class Sensor:
             pid=os.getpid(),
         )
         self._periodic(ctx)
+        if self.health is not None:
+            self.health.serving()
         if self.ship is not None:
             self._start_shipper(ctx, self.ship)
         self.ready.set()
@@ -243,6 +250,10 @@ class Sensor:
             await asyncio.gather(*pending, return_exceptions=True)
         if ctx.downloader is not None:
             await ctx.downloader.aclose()
+        if ctx.overlays is not None:  # Telnet sessions have no end hook: their last writes are saved here
+            await ctx.overlays.flush_all()
+        if self.health is not None:
+            await self.health.close()
         report = ctx.limiter.take_refused()
         if report is not None:
             ctx.events.emit("honeyfarm.sensor.refused", **report)
@@ -278,7 +289,10 @@ def run(
     ship: ShipConfig | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; a background task that cannot recover exits with status 1."""
+    from honeyfarm.sensor.eventloop import loop_factory
+
     sensor = Sensor(cfg, ship)
-    asyncio.run(sensor.serve(on_ready))
+    with asyncio.Runner(loop_factory=loop_factory(cfg.limits.loop_batch)) as runner:
+        runner.run(sensor.serve(on_ready))
     if sensor.fatal is not None:
         raise SystemExit(1)

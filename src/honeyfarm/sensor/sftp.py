@@ -8,10 +8,15 @@ store (sha256 names), and a ``cowrie.session.file_upload`` event records the
 virtual path the attacker chose (as text only), the sha256 and the size.
 OpenSSH ≥ 9.0's ``scp`` speaks SFTP; the legacy ``scp -O`` protocol is served
 by asyncssh's SCP server over the same object.
+
+An upload also lands in the session's fake filesystem (its first bytes, with its full size),
+so the shell sees it and, with ``[sensor.persistence]``, so does the address's next login:
+a key copied with ``scp key.pub host:.ssh/authorized_keys`` is there when the bot checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +27,7 @@ from asyncssh.connection import SSHServerConnection
 from asyncssh.sftp import SFTPAttrs, SFTPName
 
 from honeyfarm.sensor.store import BlobWriter
+from honeyfarm.sensor.vfs import FSError
 
 if TYPE_CHECKING:
     from honeyfarm.sensor.ssh import SSHTrap
@@ -47,6 +53,7 @@ class HoneySFTPServer(asyncssh.SFTPServer):
         self.trap = trap
         server = trap.servers.get(cast(SSHServerConnection, chan.get_connection()))
         self.session = server.session if server is not None else None
+        self.fs = trap.ctx.new_fs(self.session) if self.session is not None else None
         self.home = self.session.account.home if self.session is not None else "/"
         self.dirs: set[str] = {"/", "/tmp", "/root", "/home", self.home, "/var", "/var/tmp", "/dev", "/dev/shm"}
         self.files: dict[str, int] = {}
@@ -72,7 +79,17 @@ class HoneySFTPServer(asyncssh.SFTPServer):
             return SFTPAttrs(size=4096, uid=uid, gid=uid, permissions=_DIR, atime=now, mtime=now)
         if vpath in self.files:
             return SFTPAttrs(size=self.files[vpath], uid=uid, gid=uid, permissions=_FILE, atime=now, mtime=now)
+        if self.fs is not None:  # what the fake machine holds (base image and kept files)
+            with contextlib.suppress(FSError):
+                _, node = self.fs.lookup(vpath)
+                perms = (0o040000 if node.kind == "d" else 0o100000) | node.mode
+                mtime = int(node.mtime)
+                return SFTPAttrs(size=node.st_size(), uid=node.uid, gid=node.gid, permissions=perms, atime=mtime,
+                                 mtime=mtime)  # fmt: skip
         raise asyncssh.SFTPNoSuchFile("No such file")
+
+    def _is_dir(self, vpath: str) -> bool:
+        return vpath in self.dirs or (self.fs is not None and self.fs.is_dir(vpath))
 
     def stat(self, path: bytes) -> SFTPAttrs:
         return self._attrs(self._v(path))
@@ -106,10 +123,13 @@ class HoneySFTPServer(asyncssh.SFTPServer):
 
     def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
         vpath = self._v(path)
-        if posixpath.dirname(vpath) not in self.dirs:
+        if not self._is_dir(posixpath.dirname(vpath)):
             raise asyncssh.SFTPNoSuchFile("No such file")
         if len(self.dirs) < 1000:
             self.dirs.add(vpath)
+            if self.fs is not None:
+                with contextlib.suppress(FSError):
+                    self.fs.mkdir(vpath, "/", parents=True)
 
     # --- files ----------------------------------------------------------------
     def open(self, path: bytes, pflags: int, attrs: SFTPAttrs) -> object:
@@ -118,7 +138,7 @@ class HoneySFTPServer(asyncssh.SFTPServer):
             if vpath in self.files or vpath in self.dirs:
                 raise asyncssh.SFTPPermissionDenied("Permission denied")
             raise asyncssh.SFTPNoSuchFile("No such file")
-        if posixpath.dirname(vpath) not in self.dirs:
+        if not self._is_dir(posixpath.dirname(vpath)):
             raise asyncssh.SFTPNoSuchFile("No such file")
         if self.uploads >= 256:
             raise asyncssh.SFTPFailure("Failure")
@@ -141,6 +161,10 @@ class HoneySFTPServer(asyncssh.SFTPServer):
             return
         blob = file_obj.writer.commit()
         self.files[file_obj.vpath] = blob.size
+        if self.fs is not None:
+            # e.g. no such directory in the fake tree: the upload is still captured and logged
+            with contextlib.suppress(FSError):
+                self.fs.write_download(file_obj.vpath, "/", blob.head, blob.size)
         if self.session is not None:
             self.session.emit(
                 "cowrie.session.file_upload",

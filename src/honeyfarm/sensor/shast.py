@@ -34,8 +34,9 @@ class Word:
 @dataclass
 class Redir:
     fd: int
-    op: str  # ">", ">>", "<", ">&" (dup), "&>" (both)
+    op: str  # ">", ">>", "<", ">&" (dup), "&>" (both), "<<" (here-doc, body in ``body``), "<<<" (here-string)
     target: Word
+    body: Word | None = None  # here-document text (expanded unless the delimiter was quoted)
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Simple:
     redirs: list[Redir]
     assigns: list[tuple[str, Word]]
     text: str
+    line: int = 1  # line of the source it starts on (bash's ``line N:`` in messages)
+    arrays: list[tuple[str, list[Word]]] = field(default_factory=list)  # ``a=(1 2 3)``
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Group:
     body: ListNode
     redirs: list[Redir]
     text: str
+    subshell: bool = False  # ``( list )``: variables, cwd and ``exit`` stay inside
 
 
 @dataclass
@@ -74,9 +78,24 @@ class While:
     body: ListNode
     until: bool
     text: str
+    step: ListNode | None = None  # ``for ((init; cond; step))``: run after each iteration, ``continue`` too
 
 
-Command = Simple | Group | If | For | While
+@dataclass
+class Case:
+    word: Word
+    arms: list[tuple[list[Word], ListNode, str]]  # patterns, body, terminator (";;", ";&", ";;&")
+    text: str
+
+
+@dataclass
+class FuncDef:
+    name: str
+    body: Command
+    text: str
+
+
+Command = Simple | Group | If | For | While | Case | FuncDef
 
 
 @dataclass
@@ -84,6 +103,8 @@ class Pipeline:
     cmds: list[Command]
     negate: bool = False
     background: bool = False
+    timed: bool = False  # the ``time`` keyword: real/user/sys on stderr afterwards
+    posix_time: bool = False  # ``time -p``: ``real 0.00`` format
 
 
 @dataclass

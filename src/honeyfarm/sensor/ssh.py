@@ -11,7 +11,10 @@ refused as sshd refuses an unreachable target), ``session.file_upload``
 ``session.closed`` with the duration.
 
 Caps are checked in ``connection_made`` before asyncssh does any work, so a
-flood costs a socket accept and a close per connection, not a key exchange.
+flood costs a socket accept and a close per connection, not a key exchange:
+sshd's MaxStartups early drop, then the flood guards
+(:mod:`honeyfarm.sensor.startups`). What the connection says on the wire is
+sshd's (:mod:`honeyfarm.sensor.sshd_wire`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from honeyfarm.sensor.openssh import (
     options_kwargs,
 )
 from honeyfarm.sensor.ssh_session import ChannelRequests, SessionRunner
+from honeyfarm.sensor.sshd_wire import SshdWireConnection
+from honeyfarm.sensor.startups import SSHAdmission
 
 
 def hassh_from_kexinit(payload: bytes) -> tuple[str, dict[str, str]] | None:
@@ -82,10 +87,11 @@ class TrapConnection(ProfiledServerConnection):
         peer = transport.get_extra_info("peername") or ("?", 0)
         self._honey_ip = str(peer[0])
         self._honey_started = False
-        self._honey_admitted = self.trap.ctx.limiter.acquire(self._honey_ip)
+        self._honey_startup = True  # unauthenticated: counts toward MaxStartups
+        self._honey_admitted = self.trap.admission.admit(self._honey_ip)
         tr = cast(asyncio.Transport, transport)
         if not self._honey_admitted:
-            # sshd's MaxStartups drop: close before the banner.
+            # sshd's MaxStartups drop: closed before the banner, without a word.
             tr.abort()
             return
         # sshd forks and re-executes itself before it says a word (~8 ms here); an instant
@@ -104,7 +110,7 @@ class TrapConnection(ProfiledServerConnection):
         if not getattr(self, "_honey_admitted", False):
             return
         self._honey_admitted = False
-        self.trap.ctx.limiter.release(self._honey_ip)
+        self.trap.admission.release(self._honey_ip, self._honey_startup)
         if not self._honey_started:  # gone before the banner: no SSH state to tear down
             self._honey_start.cancel()
             return
@@ -126,11 +132,23 @@ class TrapConnection(ProfiledServerConnection):
         owner = self._owner
         if isinstance(owner, HoneySSHServer):
             owner.note_password(_password_request(packet.get_remaining_payload()))
-        return SSHServerConnection._process_userauth_request(self, pkttype, pktid, packet)
+        return SshdWireConnection._process_userauth_request(self, pkttype, pktid, packet)
+
+    def sshd_count_failure(self) -> bool:
+        owner = self._owner
+        if not isinstance(owner, HoneySSHServer):
+            return False
+        owner._count_failure()
+        return owner.failures >= self.trap.max_auth_tries
+
+    def honey_authenticated(self) -> None:
+        if self._honey_startup and self._honey_admitted:
+            self._honey_startup = False
+            self.trap.admission.authenticated()
 
     # asyncssh dispatches packets through a class-level table, not by method lookup.
     _packet_handlers = {  # noqa: RUF012
-        **SSHServerConnection._packet_handlers,
+        **SshdWireConnection._packet_handlers,
         MSG_KEXINIT: _honey_kexinit,
         MSG_USERAUTH_REQUEST: _honey_userauth,
     }
@@ -219,19 +237,27 @@ class HoneySSHServer(ChannelRequests, asyncssh.SSHServer):
     async def validate_password(self, username: str, password: str) -> bool:
         assert self.log is not None
         self._pending = None  # logged here, with its outcome
-        ok = self.ctx.policy.check(self.log.src_ip, username, password)
+        loop, policy = asyncio.get_running_loop(), self.ctx.policy
+        start = loop.time()
+        ok = policy.check(self.log.src_ip, username, password)
+        # As sshd + pam_unix: the hash (~40 ms for an account), and for a failure PAM's delay rounded
+        # up to the user's own grid (honeyfarm.sensor.authtiming), counted from the request.
+        pam = 0.0 if ok else auth_failure_delay(self.trap.fail_delay)
+        reply_at = start + policy.timing.reply_after(username, policy.exists(username), ok, pam, loop.time() - start)
         if ok:
             self.log.emit("cowrie.login.success", username=username, password=password)
             self._username, self._password = username, password
+            await asyncio.sleep(max(0.0, reply_at - loop.time()))
             return True
         # Logged before the delay: a client that hangs up while waiting (hydra after a hit) still tried it.
         self.log.emit("cowrie.login.failed", username=username, password=password)
-        await asyncio.sleep(auth_failure_delay(self.trap.fail_delay))
+        await asyncio.sleep(max(0.0, reply_at - loop.time()))
         self._count_failure()
         return False
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         assert self.log is not None
+        start = asyncio.get_running_loop().time()
         self.log.emit(
             "cowrie.client.fingerprint",
             username=username,
@@ -239,6 +265,9 @@ class HoneySSHServer(ChannelRequests, asyncssh.SSHServer):
             key_type=key.get_algorithm(),
             md5=key.get_fingerprint("md5"),
         )
+        # sshd holds every failed method but `none` to the user's minimum (auth2.c ensure_minimum_time_since).
+        elapsed = asyncio.get_running_loop().time() - start
+        await asyncio.sleep(max(0.0, self.ctx.policy.timing.failure_wait(username, elapsed) - elapsed))
         self._count_failure()
         return False
 
@@ -246,6 +275,8 @@ class HoneySSHServer(ChannelRequests, asyncssh.SSHServer):
         assert self.log is not None
         account = self.ctx.accounts.account(self._username)
         self.session = SessionContext(self.ctx, self.log, account)
+        if isinstance(self.conn, TrapConnection):
+            self.conn.honey_authenticated()
 
 
 class SSHTrap(SessionRunner):
@@ -257,34 +288,30 @@ class SSHTrap(SessionRunner):
         self.fail_delay = cfg.auth_fail_delay
         self.banner_delay = cfg.banner_delay
         self.max_auth_tries = cfg.max_auth_tries
+        self.admission = SSHAdmission(ctx.limiter, cfg.max_startups, cfg.max_per_ip)
         self.servers: dict[SSHServerConnection, HoneySSHServer] = {}
         self._servers: list[asyncio.AbstractServer] = []
         self.options: SSHServerConnectionOptions | None = None
 
     async def _options(self) -> SSHServerConnectionOptions:
-        from honeyfarm.sensor.sftp import make_sftp_factory
-
         cfg = self.ctx.cfg
         kwargs: dict[str, Any] = dict(
             server_factory=lambda: HoneySSHServer(self),
             server_host_keys=self.host_keys,
             server_version=cfg.ssh.version[len("SSH-2.0-") :],
             login_timeout=cfg.ssh.login_grace_time,
-            process_factory=self._run_process,
             encoding="utf-8",
             errors="replace",
-            line_editor=True,
-            line_history=100,
             max_line_length=cfg.limits.max_line_bytes,
             agent_forwarding=False,
             x11_forwarding=False,
             allow_pty=True,
             keepalive_interval=0,
+            send_server_host_keys=True,  # sshd sends hostkeys-00@openssh.com after login
             **options_kwargs(self.profile),
         )
-        if cfg.ssh.sftp:
-            kwargs["sftp_factory"] = make_sftp_factory(self)
-            kwargs["allow_scp"] = True
+        # Sessions open through ChannelRequests.session_requested (ssh_session.py), which runs exec, shell,
+        # SFTP and SCP itself: asyncssh's process_factory would decode stdin and accept any subsystem.
         options: SSHServerConnectionOptions = await SSHServerConnectionOptions.construct(None, **kwargs)
         return options
 

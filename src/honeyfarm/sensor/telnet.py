@@ -1,13 +1,19 @@
 # SPDX-License-Identifier: MIT
-"""The Telnet trap: a Debian ``login:`` prompt, the same credential policy and fake shell.
+"""The Telnet trap: the real daemon of the persona on the wire, then the same fake shell as SSH.
 
-Option negotiation (RFC 854/855/857/858/1073/1091) is a byte-level state
-machine that strips commands from the data stream and never drops a data byte
-that arrives with them: Cowrie loses the first character of hydra's username
-because it discards data received while negotiating. The server offers ECHO
-and SUPPRESS-GO-AHEAD and asks for NAWS (window size) and TERMINAL-TYPE,
-answers every other request with a refusal, and answers each option once
-(no negotiation loops).
+What goes on the wire before the shell (option negotiation, banner, prompts, AYT answer,
+failure texts, delays, tries) is the business of a ``TelnetDaemon``: Debian's
+``inetutils-telnetd`` + ``/bin/login`` (``telnet_inetutils``) for the ``debian`` persona,
+BusyBox ``telnetd`` + ``login`` (``telnet_busybox``) for ``busybox``. Cowrie's preamble
+(``IAC DO NAWS`` then ``login:``, AYT unanswered) is a listed honeypot fingerprint; these are
+checked byte for byte against the real daemons by ``tests/test_diff_telnetd.py``.
+
+This module does the I/O: every read has an absolute deadline, writes stop at a closed
+transport, and the session logs what happened. Nagle's algorithm is turned back on (asyncio turns
+it off): the real daemons leave it on, and most of the ~40 ms they take before a prompt is Nagle
+waiting for the client's delayed ACK of the previous write (a client that answers at once, as
+telnet(1) does after the banner, gets the prompt at once), so the trap's timing follows the
+client's ACKs the same way.
 """
 
 from __future__ import annotations
@@ -15,120 +21,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from honeyfarm.sensor.context import SensorContext, SessionContext
 from honeyfarm.sensor.events import SessionLog
-from honeyfarm.sensor.openssh import auth_failure_delay
+from honeyfarm.sensor.telnet_busybox import BusyBox
+from honeyfarm.sensor.telnet_daemon import Interrupted, Intr, Settings, TelnetDaemon
+from honeyfarm.sensor.telnet_inetutils import Inetutils
+from honeyfarm.sensor.telnet_proto import IAC, IP, TelnetParser, naws, ttype
 from honeyfarm.sensor.ttylog import TTYLog
-
-IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
-IP, AO, AYT, EC, EL, NOP, GA, BRK, DM = 244, 245, 246, 247, 248, 241, 249, 243, 242
-ECHO, SGA, TTYPE, NAWS = 1, 3, 24, 31
-TTYPE_IS, TTYPE_SEND = 0, 1
-_WE_DO = {ECHO, SGA}  # options we perform (answer DO with WILL)
-_THEY_DO = {NAWS, TTYPE, SGA}  # options we accept from the client (answer WILL with DO)
-MAX_SB = 512
-
-
-class TelnetParser:
-    """Splits a Telnet byte stream into data bytes and option events."""
-
-    def __init__(self) -> None:
-        self.state = "data"
-        self.cmd = 0
-        self.sb: bytearray = bytearray()
-        self.replies = bytearray()
-        self.answered: set[tuple[int, int]] = set()
-        self.width = 0
-        self.height = 0
-        self.term: str | None = None
-        self.events: list[str] = []  # "naws", "ttype", "interrupt"
-
-    def _answer(self, cmd: int, opt: int) -> None:
-        if cmd == DO:
-            reply = WILL if opt in _WE_DO else WONT
-        elif cmd == WILL:
-            reply = DO if opt in _THEY_DO else DONT
-            if opt == TTYPE and reply == DO:
-                self.replies += bytes([IAC, SB, TTYPE, TTYPE_SEND, IAC, SE])
-        elif cmd == DONT:
-            reply = WONT
-        else:
-            reply = DONT
-        key = (reply, opt)
-        if key in self.answered:
-            return
-        self.answered.add(key)
-        self.replies += bytes([IAC, reply, opt])
-
-    def offer(self, cmd: int, opt: int) -> bytes:
-        self.answered.add((cmd, opt))
-        return bytes([IAC, cmd, opt])
-
-    def _subneg(self) -> None:
-        data = bytes(self.sb)
-        if data[:1] == bytes([NAWS]) and len(data) >= 5:
-            self.width = int.from_bytes(data[1:3], "big")
-            self.height = int.from_bytes(data[3:5], "big")
-            self.events.append("naws")
-        elif data[:2] == bytes([TTYPE, TTYPE_IS]):
-            self.term = data[2:66].decode("ascii", "replace")
-            self.events.append("ttype")
-
-    def feed(self, chunk: bytes) -> bytes:
-        out = bytearray()
-        for b in chunk:
-            st = self.state
-            if st == "data":
-                if b == IAC:
-                    self.state = "iac"
-                else:
-                    out.append(b)
-            elif st == "iac":
-                if b == IAC:
-                    out.append(IAC)
-                    self.state = "data"
-                elif b in (WILL, WONT, DO, DONT):
-                    self.cmd = b
-                    self.state = "opt"
-                elif b == SB:
-                    self.sb.clear()
-                    self.state = "sb"
-                else:
-                    if b in (IP, BRK):
-                        self.events.append("interrupt")
-                    self.state = "data"
-            elif st == "opt":
-                self._answer(self.cmd, b)
-                self.state = "data"
-            elif st == "sb":
-                if b == IAC:
-                    self.state = "sb_iac"
-                elif len(self.sb) < MAX_SB:
-                    self.sb.append(b)
-            elif st == "sb_iac":
-                if b == SE:
-                    self._subneg()
-                    self.state = "data"
-                else:
-                    if b == IAC and len(self.sb) < MAX_SB:
-                        self.sb.append(IAC)
-                    self.state = "sb"
-        return bytes(out)
-
-
-class _Closed(Exception):
-    pass
-
 
 #: Output queued for a client that does not read (echo of a flood) before the session waits for it.
 MAX_PENDING_OUTPUT = 64 * 1024
 READ_CHUNK = 4096
 
 
+class _Closed(Exception):
+    pass
+
+
+def make_daemon(ctx: SensorContext) -> TelnetDaemon:
+    """The daemon the persona's flavour claims."""
+    t = ctx.cfg.telnet
+    settings = Settings(max_tries=t.max_auth_tries, fail_delay=t.fail_delay)
+    if getattr(ctx.cfg.persona, "flavor", "debian") == "busybox":
+        return BusyBox(settings)
+    return Inetutils(settings)
+
+
+def peer_name(ip: str) -> str:
+    """The client as inetutils-telnetd prints it: its reverse name (the trap resolves only loopback)."""
+    return "localhost" if ip in ("127.0.0.1", "::1") else ip
+
+
 class TelnetSession:
-    """One connection. Every read has an absolute deadline, every write stops at a closed transport."""
+    """One connection: the daemon's dialogue, then the shell."""
 
     def __init__(self, trap: TelnetTrap, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.trap = trap
@@ -139,40 +67,50 @@ class TelnetSession:
         local = writer.get_extra_info("sockname") or ("?", 0)
         self.log = SessionLog(self.ctx.events, "telnet", (str(peer[0]), int(peer[1])), (str(local[0]), int(local[1])))
         self.parser = TelnetParser()
-        self.buf = bytearray()  # data bytes read, not yet consumed (at most one chunk)
+        self.daemon = make_daemon(self.ctx)
+        self.buf = bytearray()  # data bytes read, not yet consumed
         self.pos = 0
-        self.echo = True
         self.tty: TTYLog | None = None
         self.last_cr = False
+        self.ips = 0  # IAC IPs turned into ^C, not yet read
+        self.replies = b""  # answers to the client's commands, not yet written
+        self.width = self.height = 0
+        self.term: str | None = None
         self.started = asyncio.get_running_loop().time()
+        # LoginIO
+        persona = self.ctx.cfg.persona
+        self.host = persona.hostname
+        self.kernel_release = persona.kernel_release
+        self.peer_name = peer_name(str(peer[0]))
+        self.pts = trap.alloc_pts()
+        self.pty = f"pts/{self.pts}"
+        self.login_deadline = self.started + self.ctx.cfg.telnet.login_timeout
 
-    def _write(self, data: bytes) -> None:
+    # --- output ------------------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
         # Writing to a closed transport is what made asyncio log "socket.send() raised exception."
         # once per echoed byte of a flood: stop the session instead.
         if self.writer.transport.is_closing():
             raise _Closed
+        data, self.replies = self.replies + data, b""
         if data:
             self.writer.write(data)
 
     def send(self, text: str) -> None:
-        data = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8", "replace").replace(b"\xff", b"\xff\xff")
-        self._write(data)
+        crlf = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        self.write(crlf.encode("utf-8", "replace").replace(b"\xff", b"\xff\xff"))
         if self.tty is not None:
-            self.tty.output(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+            self.tty.output(crlf)
 
-    def _handle_events(self) -> None:
-        for ev in self.parser.events:
-            if ev == "naws":
-                self.log.emit("cowrie.client.size", width=self.parser.width, height=self.parser.height)
-            elif ev == "ttype":
-                self.log.emit("cowrie.client.var", name="TERM", value=self.parser.term)
-        self.parser.events.clear()
+    # --- input -------------------------------------------------------------------------------------
 
     async def _fill(self, deadline: float) -> None:
         """Read one chunk before ``deadline`` (loop time): a byte every few seconds does not extend it."""
         transport = self.writer.transport
         if transport.is_closing():
             raise _Closed
+        self.write(b"")  # answers not yet sent (telnetd flushes its buffer before it waits)
         async with asyncio.timeout_at(deadline):
             if transport.get_write_buffer_size() > MAX_PENDING_OUTPUT:
                 await self.writer.drain()  # a client that sends and never reads waits here, bounded
@@ -180,28 +118,64 @@ class TelnetSession:
         if not chunk:
             raise _Closed
         data = self.parser.feed(chunk)
-        if self.parser.replies:
-            self._write(bytes(self.parser.replies))
-            self.parser.replies.clear()
-        if "interrupt" in self.parser.events:
-            data += b"\x03"
-        self._handle_events()
-        self.buf = bytearray(data)
+        for ev in self.parser.take():
+            for reply in self.daemon.on_event(ev):
+                # Sent with the next write: as telnetd, whose answers and next offers share a segment.
+                # A daemon that answers in separate writes (BusyBox's AYT) gets them one by one.
+                if self.daemon.separate_writes:
+                    self.write(reply)
+                else:
+                    self.replies += reply
+            if (size := naws(ev)) is not None:
+                self.width, self.height = size
+                self.log.emit("cowrie.client.size", width=size[0], height=size[1])
+            elif (term := ttype(ev)) is not None:
+                self.term = term
+                self.log.emit("cowrie.client.var", name="TERM", value=term)
+            elif ev.kind == "cmd" and ev.verb == IP and self.daemon.ip_is_interrupt:
+                data += b"\x03"
+                self.ips += 1
+        del self.buf[: self.pos]
+        self.buf += data
         self.pos = 0
 
-    async def readline(self, deadline: float, echo: bool) -> str:
-        """One line of input with the line editing a Linux tty gives (backspace, ^C, ^U, ^D)."""
+    def _typeahead_cap(self) -> int:
+        return 2 * READ_CHUNK + self.ctx.cfg.limits.max_line_bytes
+
+    async def wait(self, done: Callable[[], bool], deadline: float) -> None:
+        """Read (keeping data for later) until the daemon's condition holds.
+
+        A client that sends more than a line's worth before it answers is a flood: from then on
+        its bytes are read and dropped unparsed (no per-byte work, no memory) until it hangs up or
+        the deadline passes.
+        """
+        while not done():
+            if len(self.buf) - self.pos > self._typeahead_cap():
+                async with asyncio.timeout_at(deadline):
+                    while await self.reader.read(65536):
+                        pass
+                raise _Closed
+            await self._fill(deadline)
+
+    async def readline(self, deadline: float, echo: bool | None, intr: Intr = "raise") -> str:
+        """One line of input with the line editing a Linux tty gives (backspace, ^C, ^U, ^D).
+
+        ``echo=None``: echo as the daemon's option state says at each byte (a client's DO ECHO
+        can arrive while the user types, as with a real pty's ECHO flag).
+        """
+        fixed = echo
         line = bytearray()
         out = bytearray()  # echo, written once per chunk rather than once per byte
         cap = self.ctx.cfg.limits.max_line_bytes
         try:
             while True:
                 while self.pos >= len(self.buf):
-                    self._write(bytes(out))
+                    self.write(bytes(out))
                     out.clear()
                     await self._fill(deadline)
                 b = self.buf[self.pos]
                 self.pos += 1
+                echo = self.daemon.echo if fixed is None else fixed
                 if self.last_cr and b in (0, 10):
                     self.last_cr = False
                     continue  # CR NUL / CR LF: one line end
@@ -216,7 +190,16 @@ class TelnetSession:
                         if echo:
                             out += b"\b \b"
                 elif b == 3:
-                    out += b"^C\r\n"
+                    if self.ips:  # telnetd flushes what came before IAC IP to the pty first: echoed
+                        self.ips -= 1
+                    else:  # ISIG flushes the pty: the echo not yet sent (this chunk's) is lost
+                        out.clear()
+                    if intr == "clear":
+                        out += b"^C"
+                        line.clear()
+                        continue
+                    if intr == "end":
+                        raise Interrupted
                     raise KeyboardInterrupt
                 elif b == 4 and not line:
                     raise EOFError
@@ -229,62 +212,67 @@ class TelnetSession:
                         if b == IAC:
                             out.append(IAC)
         finally:
-            if out and not self.writer.transport.is_closing():
-                self.writer.write(bytes(out))
+            if not self.writer.transport.is_closing():
+                self.write(bytes(out))
+
+    # --- LoginIO -------------------------------------------------------------------------------------
+
+    async def pause(self, seconds: float) -> None:
+        self.write(b"")
+        await self.trap.pause(seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.write(b"")
+        await asyncio.sleep(seconds)
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def attempt(self, username: str, password: str) -> SessionContext | None:
+        if self.ctx.policy.check(self.log.src_ip, username, password):
+            self.log.emit("cowrie.login.success", username=username, password=password)
+            return SessionContext(self.ctx, self.log, self.ctx.accounts.account(username))
+        # Logged before the delay: an attempt cut off by a hang-up or a shutdown was still made.
+        self.log.emit("cowrie.login.failed", username=username, password=password)
+        return None
+
+    # --- the session ---------------------------------------------------------------------------------
 
     async def run(self) -> None:
         self.log.emit("cowrie.session.connect")
-        p = self.parser
-        self.writer.write(p.offer(WILL, ECHO) + p.offer(WILL, SGA) + p.offer(DO, NAWS) + p.offer(DO, TTYPE))
         try:
             session = await self._login()
             if session is not None:
                 await self._shell(session)
-        except (_Closed, TimeoutError, ConnectionError, EOFError, KeyboardInterrupt):
+        except (_Closed, TimeoutError, ConnectionError, EOFError, KeyboardInterrupt, Interrupted):
             pass
         finally:
+            self.trap.free_pts(self.pts)
             self.log.emit("cowrie.session.closed", duration=round(self.log.elapsed, 6))
 
     async def _login(self) -> SessionContext | None:
-        cfg = self.ctx.cfg
-        persona = self.ctx.persona
-        # login(1)'s LOGIN_TIMEOUT counts from the connection, not from the last byte read.
-        deadline = self.started + cfg.telnet.login_timeout
-        self.send(f"Debian GNU/Linux 12\n{persona.hostname} login: ")
-        for _attempt in range(cfg.telnet.max_auth_tries):
-            try:
-                username = (await self.readline(deadline, echo=True)).strip()
-                if not username:
-                    self.send(f"{persona.hostname} login: ")
-                    continue
-                self.send("Password: ")
-                password = await self.readline(deadline, echo=False)
-            except KeyboardInterrupt:
-                self.send(f"\n{persona.hostname} login: ")
-                continue
-            except TimeoutError:
+        negotiated = False
+        try:
+            await self.daemon.negotiate(self)
+            negotiated = True
+            return await self.daemon.login(self)
+        except TimeoutError:
+            if negotiated:  # login's alarm; a client that never answered the options gets nothing
                 with contextlib.suppress(_Closed):
-                    self.send(f"\nLogin timed out after {int(cfg.telnet.login_timeout)} seconds.\n")
-                return None
-            self.send("\n")
-            if self.ctx.policy.check(self.log.src_ip, username, password):
-                self.log.emit("cowrie.login.success", username=username, password=password)
-                return SessionContext(self.ctx, self.log, self.ctx.accounts.account(username))
-            # Logged before the delay: an attempt cut off by a hang-up or a shutdown was still made.
-            self.log.emit("cowrie.login.failed", username=username, password=password)
-            await self.trap.pause(auth_failure_delay(self.trap.fail_delay))
-            self.send(f"\nLogin incorrect\n{persona.hostname} login: ")
-        return None
+                    self.write(self.daemon.timeout_text(int(self.ctx.cfg.telnet.login_timeout)))
+            return None
 
     async def _shell(self, session: SessionContext) -> None:
         limits = self.ctx.cfg.limits
         if self.ctx.events.spool.has_room(limits.ttylog_bytes):
-            w, h = self.parser.width or 80, self.parser.height or 24
-            env = {"TERM": self.parser.term} if self.parser.term else {}
+            w, h = self.width or 80, self.height or 24
+            env = {"TERM": self.term} if self.term else {}
             self.tty = TTYLog(self.ctx.tty_dir, self.log.session, w, h, limits.ttylog_bytes, env)
         self.log.emit("cowrie.session.params", arch=self.ctx.cfg.persona.arch)
         shell = self.ctx.new_shell(session)
-        self.send(self.ctx.motd())
+        self.write(self.daemon.after_login())
+        if not isinstance(self.daemon, BusyBox):  # a router has no /etc/motd
+            self.send(self.ctx.motd())
         try:
             while True:
                 self.send(shell.prompt())
@@ -293,6 +281,7 @@ class TelnetSession:
                     deadline = asyncio.get_running_loop().time() + limits.idle_timeout
                     line = await self.readline(deadline, echo=True)
                 except KeyboardInterrupt:
+                    self.write(b"^C\r\n")
                     continue
                 except EOFError:
                     self.send("logout\n")
@@ -327,11 +316,22 @@ class TelnetSession:
 class TelnetTrap:
     def __init__(self, ctx: SensorContext) -> None:
         self.ctx = ctx
-        self.fail_delay = ctx.cfg.ssh.auth_fail_delay
         self._servers: list[asyncio.AbstractServer] = []
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = asyncio.Event()
+        self._pts: set[int] = set()
+
+    def alloc_pts(self) -> int:
+        """The lowest free pty number, as the kernel hands them out."""
+        n = 0
+        while n in self._pts:
+            n += 1
+        self._pts.add(n)
+        return n
+
+    def free_pts(self, n: int) -> None:
+        self._pts.discard(n)
 
     async def pause(self, seconds: float) -> None:
         """Sleep, unless the sensor is stopping (then end the session at once)."""
@@ -349,6 +349,10 @@ class TelnetTrap:
         if task is not None:
             self._tasks.add(task)
         self._writers.add(writer)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         try:
             async with asyncio.timeout(self.ctx.cfg.limits.session_timeout):
                 await TelnetSession(self, reader, writer).run()

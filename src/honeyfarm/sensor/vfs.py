@@ -14,6 +14,7 @@ from __future__ import annotations
 import posixpath
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import replace
 
 from honeyfarm.sensor import vfs_tree
@@ -21,7 +22,7 @@ from honeyfarm.sensor.model import Account
 from honeyfarm.sensor.persona import Persona
 from honeyfarm.sensor.vfs_tree import Node
 
-__all__ = ["FSError", "Node", "SessionFS", "normpath", "wildcard_match"]
+__all__ = ["FSError", "Node", "Overlay", "SessionFS", "normpath", "wildcard_match"]
 
 ENOENT = "No such file or directory"
 EACCES = "Permission denied"
@@ -39,6 +40,9 @@ MAX_PATH = 4096
 MAX_DEPTH = 64  # path components in the overlay: keeps recursive rm/cp shallow
 NODE_OVERHEAD = 96  # bytes charged per overlay entry besides its path and data
 MAX_GLOB = 4096
+
+
+_PSEUDO = (("/proc/", ENOENT), ("/sys/", EACCES), ("/dev/pts/", EACCES))
 
 
 class FSError(Exception):
@@ -130,19 +134,57 @@ def _base_tree(persona: Persona, account: Account) -> _Tree:
     return tree
 
 
+class Overlay:
+    """The changes on top of the base tree: ``path -> Node`` (``None``: deleted), capped at ``max_bytes``.
+
+    One per session, or — when the sensor keeps an address's files between logins
+    (:mod:`honeyfarm.sensor.overlays`) — one shared by every session from that address, as the
+    sessions of a real machine share its disk. ``on_change`` is called after every change.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.nodes: dict[str, Node | None] = {}
+        self.children: dict[str, set[str]] = {}
+        self.used = 0
+        self.on_change: Callable[[], None] | None = None
+
+    def load(self, nodes: dict[str, Node | None], used: int) -> None:
+        """Replace the contents (a restored snapshot); children are derived from the paths."""
+        self.nodes = dict(nodes)
+        self.children = {}
+        for path, node in self.nodes.items():
+            if node is not None:
+                self.children.setdefault(_parent(path), set()).add(posixpath.basename(path))
+        self.used = used
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+
 class SessionFS:
     """What one session sees: the persona's base tree with this session's changes on top."""
 
-    def __init__(self, persona: Persona, account: Account, *, max_bytes: int) -> None:
+    def __init__(self, persona: Persona, account: Account, *, max_bytes: int, overlay: Overlay | None = None) -> None:
         self.persona = persona
         self.account = account
         self.uid = account.uid
         self.gids = {g for g, _ in persona.groups_of(account)}
-        self.max_bytes = max_bytes
+        self.overlay = overlay if overlay is not None else Overlay(max_bytes)
+        self.max_bytes = self.overlay.max_bytes
         self._base, self._base_children = _base_tree(persona, account)
-        self._over: dict[str, Node | None] = {}  # None: deleted
-        self._over_children: dict[str, set[str]] = {}
-        self.used = 0
+        self._over = self.overlay.nodes  # None: deleted
+        self._over_children = self.overlay.children
+
+    @property
+    def used(self) -> int:
+        """Bytes charged to the overlay (paths, data, a fixed cost per entry)."""
+        return self.overlay.used
+
+    @used.setter
+    def used(self, value: int) -> None:
+        self.overlay.used = max(0, value)
 
     # --- lookups -------------------------------------------------------------------------------------------------
 
@@ -259,11 +301,17 @@ class SessionFS:
         if node is None and path not in self._base:
             self._over.pop(path, None)
             self._over_children.get(_parent(path), set()).discard(posixpath.basename(path))
-            return
-        self._over[path] = node
-        self._over_children.setdefault(_parent(path), set()).add(posixpath.basename(path))
+        else:
+            self._over[path] = node
+            self._over_children.setdefault(_parent(path), set()).add(posixpath.basename(path))
+        self.overlay.changed()
 
     def _writable_parent(self, real: str) -> None:
+        # Kernel filesystems take no new entries, even from root: proc says ENOENT, sysfs and devpts EACCES
+        # (`echo x > /proc/.x`, `> /dev/pts/.x`: probes that tell a honeypot's plain directories apart).
+        for top, err in _PSEUDO:
+            if real.startswith(top):
+                raise FSError(err)
         parent = self._get(_parent(real))
         if parent is None:
             raise FSError(ENOENT)

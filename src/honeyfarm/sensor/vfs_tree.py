@@ -3,18 +3,25 @@
 
 Kept apart from :mod:`honeyfarm.sensor.vfs` (the overlay logic) because it is mostly data.
 Everything is generated in memory from the persona and the logged-in account; ``/proc`` files
-are callables so they show the current uptime and load each time they are read.
+are callables so they show the current uptime and load each time they are read. A ``busybox``
+persona's tree is this one cut down to a router's by :mod:`honeyfarm.sensor.vfs_busybox`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from honeyfarm.sensor import procfs
 from honeyfarm.sensor.model import Account
 from honeyfarm.sensor.persona import Persona
+
+if TYPE_CHECKING:
+    from honeyfarm.sensor.vfs import SessionFS
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -25,16 +32,33 @@ IMAGE_TIME = 1731974400.0  # 2024-11-19: when the cloud image was built
 
 # Programs in /usr/bin: every command the shell emulates plus common ones that answer generically.
 USR_BIN = _words(
-    "apt apt-cache apt-get base64 bash busybox cat chattr chgrp chmod chown cp crontab curl cut dash date dd df "
+    "apt apt-cache apt-get base64 bash cat chattr chgrp chmod chown cp crontab curl cut dash date dd df "
     "dmesg du echo env false find free ftpget grep gunzip gzip head hostname id ip journalctl kill last ln ls "
     "lsattr lscpu md5sum mkdir mktemp mv nohup nproc passwd perl pgrep pkill printf ps pwd python3 python3.11 "
     "readlink rm rmdir sed sha256sum sleep sort ss ssh stat su sudo sync systemctl tail tar tee tftp timeout touch "
     "tr true uname uniq uptime w wc wget which whoami xargs yes clear groups users who logname sha1sum setsid nice "
-    "stdbuf printenv egrep fgrep dir rbash reset dpkg"
+    "stdbuf printenv egrep fgrep dir rbash reset dpkg mawk seq expr tty getconf mount umount top basename dirname "
+    "realpath lscpu nl rev od tac env dpkg-query getent nproc sha512sum base32 paste fold comm cmp diff xargs "
+    "lsblk lsb_release pgrep killall hostnamectl journalctl arch perl5.36.0 ping"
+)
+# More of a Debian 12 cloud image's /etc (empty directories and small files): `ls /etc` is a common probe.
+ETC_DIRS = _words(
+    "X11 apparmor.d bash_completion.d binfmt.d ca-certificates cloud cron.hourly cron.monthly cron.weekly dbus-1 dhcp "
+    "dpkg environment.d grub.d iproute2 kernel ld.so.conf.d logrotate.d modprobe.d modules-load.d netplan opt "
+    "pam.d perl python3 python3.11 rc0.d rc1.d rc2.d rc3.d rc4.d rc5.d rc6.d rcS.d rsyslog.d runit selinux "
+    "ssh/sshd_config.d ssl ssl/certs ssl/private sysctl.d systemd/network systemd/system tmpfiles.d udev "
+    "update-motd.d vim xdg"
+)
+ETC_FILES = _words(
+    "adduser.conf bash.bashrc bindresvport.blacklist ca-certificates.conf debconf.conf deluser.conf e2scrub.conf "
+    "environment ethertypes gai.conf host.conf hosts.allow hosts.deny inputrc ld.so.cache ld.so.conf locale.alias "
+    "locale.gen login.defs logrotate.conf magic magic.mime manpath.config mime.types mke2fs.conf netconfig networks "
+    "nsswitch.conf pam.conf protocols rsyslog.conf services subgid subuid sysctl.conf ucf.conf wgetrc xattr.conf "
+    "group- gshadow- passwd- shadow-"
 )
 USR_SBIN = _words(
     "adduser agetty chpasswd cron groupadd halt modprobe poweroff reboot rsyslogd service shutdown sshd sysctl "
-    "useradd userdel usermod visudo"
+    "useradd userdel usermod visudo deluser groupdel pidof"
 )
 SYMLINKS = {
     "/bin": "usr/bin",
@@ -43,19 +67,28 @@ SYMLINKS = {
     "/lib64": "usr/lib64",
     "/usr/bin/sh": "dash",
     "/usr/bin/python3": "python3.11",
+    "/usr/bin/awk": "/etc/alternatives/awk",
+    "/etc/alternatives/awk": "/usr/bin/mawk",
+    "/usr/bin/nawk": "/etc/alternatives/nawk",
+    "/etc/alternatives/nawk": "/usr/bin/mawk",
+    "/var/run": "/run",
+    "/var/lock": "/run/lock",
     "/usr/sbin/reboot": "/bin/systemctl",
     "/usr/sbin/halt": "/bin/systemctl",
     "/usr/sbin/poweroff": "/bin/systemctl",
     "/usr/sbin/shutdown": "/bin/systemctl",
     "/etc/os-release": "../usr/lib/os-release",
+    "/etc/mtab": "../proc/self/mounts",
     "/etc/localtime": "/usr/share/zoneinfo/Etc/UTC",
     "/vmlinuz": "boot/vmlinuz",
     "/initrd.img": "boot/initrd.img",
 }
 DIRS = _words(
-    "/boot /dev /dev/pts /etc /etc/apt /etc/apt/sources.list.d /etc/cron.d /etc/cron.daily /etc/default /etc/init.d "
+    "/boot /dev /dev/pts /etc /etc/alternatives /etc/apt /etc/apt/sources.list.d /etc/cron.d /etc/cron.daily "
+    "/etc/default /etc/init.d "
     "/etc/network /etc/profile.d /etc/security /etc/skel /etc/ssh /etc/systemd /etc/systemd/system /home /media "
-    "/mnt /opt /proc /run /run/sshd /srv /sys /usr /usr/bin /usr/games /usr/include /usr/lib /usr/lib64 /usr/local "
+    "/mnt /opt /proc /run /run/lock /run/sshd /srv /sys /usr /usr/bin /usr/games /usr/include /usr/lib /usr/lib64 "
+    "/usr/local "
     "/usr/local/bin /usr/local/sbin /usr/sbin /usr/share /usr/share/zoneinfo /usr/share/zoneinfo/Etc /usr/src /var "
     "/var/backups /var/cache /var/cache/apt /var/lib /var/lib/apt /var/lib/dpkg /var/local /var/log /var/log/apt "
     "/var/log/journal /var/mail /var/opt /var/spool /var/spool/cron /var/www"
@@ -239,11 +272,49 @@ def _h(name: str) -> int:
 
 
 def fake_binary(name: str) -> tuple[bytes, int]:
-    """Head bytes and size of an emulated ELF executable (deterministic per name)."""
+    """Head bytes and size of an emulated ELF executable (deterministic per name): a real x86-64 ELF
+    header and PT_PHDR entry, so ``dd bs=52 count=1 if=/bin/echo`` and ``file`` see a PIE binary."""
     h = hashlib.sha256(name.encode()).digest()
     size = 14_000 + int.from_bytes(h[:4], "big") % 180_000
-    head = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x03\x00>\x00\x01\x00\x00\x00" + h[:8]
+    entry = 0x2000 + int.from_bytes(h[4:6], "little") % 0x8000
+    shoff = size - 30 * 64
+    head = (
+        b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8
+        + struct.pack("<HHIQQQIHHHHHH", 3, 0x3E, 1, entry, 64, shoff, 0, 64, 56, 13, 64, 30, 29)
+        + struct.pack("<IIQQQQQQ", 6, 4, 64, 64, 64, 0x2D8, 0x2D8, 8)
+    )  # fmt: skip
     return head, size
+
+
+def binary_body(head: bytes, size: int) -> bytes:
+    """The whole content of an emulated binary, deterministic: its head, the interpreter path where
+    a PIE puts it, then zero-padded sections of filler, as a real binary's mostly-empty pages look."""
+    if len(head) >= size:
+        return head
+    interp = b"/lib64/ld-linux-x86-64.so.2\0" if head[4:5] == b"\x02" else b""  # a 32-bit build is static
+    body = bytearray(head.ljust(0x318, b"\0") + interp)
+    noise = hashlib.shake_256(head).digest(size)
+    pos = len(body)
+    while len(body) < size:
+        run = 256 + noise[pos % len(noise)] * 8
+        body += b"\0" * min(run // 2, size - len(body)) + noise[pos : pos + run]
+        pos += run
+    return bytes(body[:size])
+
+
+def full_content(fs: SessionFS, path: str, cwd: str) -> bytes:
+    """What reading ``path`` gives: an image binary whole (``cat /bin/echo | wc -c`` equals its size)."""
+    data = fs.read(path, cwd)
+    if data.startswith(b"\x7fELF"):
+        real, node = fs.lookup(path, cwd)
+        if fs.is_base(real) and node.size is not None and len(data) < node.size <= 1 << 20:
+            return binary_body(data, node.size)
+    return data
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def device_read(path: str) -> bytes:
@@ -268,6 +339,11 @@ def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str
     nodes["/"] = Node("d", 0o755, mtime=install)
     for d in DIRS:
         nodes[d] = Node("d", 0o755, mtime=IMAGE_TIME + _h(d) % 86400)
+    for d in ETC_DIRS:
+        nodes[f"/etc/{d}"] = Node("d", 0o755, mtime=IMAGE_TIME + _h(d) % 86400)
+    for name in ETC_FILES:
+        body = f"# /etc/{name}\n".encode()
+        nodes[f"/etc/{name}"] = Node("f", 0o600 if name in ("shadow-", "gshadow-") else 0o644, mtime=install, data=body)
     for d in ("/tmp", "/var/tmp", "/dev/shm"):
         nodes[d] = Node("d", 0o1777, mtime=persona.now() - 3600 if d == "/tmp" else boot)
     nodes["/root"] = Node("d", 0o700, mtime=install)
@@ -317,7 +393,7 @@ def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str
     text("/root/.bashrc", ROOT_BASHRC)
     text("/root/.profile", ROOT_PROFILE)
     text("/root/.ssh/authorized_keys", "", 0o600)
-    for p, body in (
+    for p, proc_body in (
         ("/proc/cpuinfo", persona.cpuinfo),
         ("/proc/meminfo", persona.meminfo),
         ("/proc/version", persona.version),
@@ -325,12 +401,18 @@ def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str
         ("/proc/loadavg", persona.loadavg),
         ("/proc/cmdline", lambda: f"BOOT_IMAGE=/boot/vmlinuz-{persona.kernel_release} root=PARTUUID=5ce1c3d2-01 ro "
          "console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0\n"),
-        ("/proc/mounts", lambda: "/dev/nvme0n1p1 / ext4 rw,relatime,discard,errors=remount-ro 0 0\n"
-         "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\nsysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n"
-         "tmpfs /run tmpfs rw,nosuid,nodev,noexec,relatime,size=97732k,mode=755 0 0\n"
-         "/dev/nvme0n1p15 /boot/efi vfat rw,relatime,fmask=0022,dmask=0022 0 0\n"),
     ):  # fmt: skip
-        nodes[p] = Node("f", 0o444, mtime=boot, data=body)
+        nodes[p] = Node("f", 0o444, mtime=boot, data=proc_body)
+    proc_text, proc_links, proc_modes = procfs.files(persona, account)
+    for p, proc_text_body in proc_text.items():
+        for d in _parents(p):
+            nodes.setdefault(d, Node("d", 0o555, mtime=boot))
+        data = proc_text_body if callable(proc_text_body) else proc_text_body.encode()
+        nodes[p] = Node("f", proc_modes.get(p, 0o444), mtime=boot, data=data)
+    for p, target in proc_links.items():
+        for d in _parents(p):
+            nodes.setdefault(d, Node("d", 0o500 if d.endswith("/fd") else 0o555, mtime=boot))
+        nodes[p] = Node("l", 0o777, mtime=boot, target=target)
 
     logtime = persona.now() - 120
     for name, mode, gid in (("syslog", 0o640, 4), ("auth.log", 0o640, 4), ("kern.log", 0o640, 4),
@@ -350,6 +432,10 @@ def build(persona: Persona, account: Account) -> tuple[dict[str, Node], dict[str
             nodes[f"{home}/{dot}"] = Node("f", 0o644, uid, gid, install, dot_text.encode())
         nodes[f"{home}/.ssh/authorized_keys"] = Node("f", 0o600, uid, gid, install, b"")
 
+    if persona.busybox:  # a router: its own /bin, /etc and /proc/mounts (that module builds on Node, below)
+        from honeyfarm.sensor import vfs_busybox
+
+        vfs_busybox.adapt(nodes, persona)
     children: dict[str, list[str]] = {}
     for path in nodes:
         if path != "/":
