@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,9 +177,42 @@ class RealSSHD:
     password: str = "Test-Pass-123"
 
 
+def fingerprint_config(workdir: Path, port: int) -> str:
+    """The fingerprint tests' sshd: only the test user, password login, a wide MaxStartups."""
+    return "\n".join(
+        [
+            f"Port {port}",
+            "ListenAddress 127.0.0.1",
+            *(f"HostKey {workdir}/ssh_host_{t}_key" for t in ("rsa", "ecdsa", "ed25519")),
+            f"PidFile {workdir}/sshd.pid",
+            "PasswordAuthentication yes",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin no",
+            "UsePAM yes",
+            "AllowUsers sshtest",
+            "MaxStartups 100:30:200",
+            "MaxAuthTries 6",
+            "Subsystem sftp /usr/lib/openssh/sftp-server",
+            "",
+        ]
+    )
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s: every peer a test starts is stopped by its PID."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 @contextlib.contextmanager
-def run_real_sshd(workdir: Path) -> Iterator[RealSSHD]:
-    """Debian 12's sshd on loopback with its own keys and config (as ../shared/peers/start-sshd.sh)."""
+def run_real_sshd(workdir: Path, config: Callable[[Path, int], str] = fingerprint_config) -> Iterator[RealSSHD]:
+    """Debian 12's sshd on loopback with its own keys and ``config(workdir, port)`` (as
+    ../shared/peers/start-sshd.sh); user sshtest / Test-Pass-123."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     for t in ("rsa", "ecdsa", "ed25519"):
@@ -191,26 +224,7 @@ def run_real_sshd(workdir: Path) -> Iterator[RealSSHD]:
     subprocess.run(["chpasswd"], input=b"sshtest:Test-Pass-123\n", check=True)
     Path("/run/sshd").mkdir(exist_ok=True)
     cfg = workdir / "sshd_config"
-    cfg.write_text(
-        "\n".join(
-            [
-                f"Port {port}",
-                "ListenAddress 127.0.0.1",
-                *(f"HostKey {workdir}/ssh_host_{t}_key" for t in ("rsa", "ecdsa", "ed25519")),
-                f"PidFile {workdir}/sshd.pid",
-                "PasswordAuthentication yes",
-                "KbdInteractiveAuthentication no",
-                "PermitRootLogin no",
-                "UsePAM yes",
-                "AllowUsers sshtest",
-                "MaxStartups 100:30:200",
-                "MaxAuthTries 6",
-                "Subsystem sftp /usr/lib/openssh/sftp-server",
-                "",
-            ]
-        ),
-        encoding="utf-8",
-    )
+    cfg.write_text(config(workdir, port), encoding="utf-8")
     subprocess.run([str(SSHD), "-t", "-f", str(cfg)], check=True)
     # -D: stay in the foreground so the test owns the process; -e: log to stderr.
     with (workdir / "sshd.log").open("wb") as log:
@@ -219,12 +233,7 @@ def run_real_sshd(workdir: Path) -> Iterator[RealSSHD]:
             wait_port(port, proc=proc)
             yield RealSSHD(port, workdir, proc)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc)
 
 
 def need(*tools: str) -> str | None:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sensorutil import free_port, wait_port
+from sensorutil import free_port, stop_process, wait_port
 
 IAC, SB, SE, WILL, WONT, DO, DONT = 255, 250, 240, 251, 252, 253, 254
 CACHE = Path(os.environ.get("HONEYFARM_TELNETD_CACHE", "/tmp/honeyfarm-telnetd-real"))
@@ -117,13 +117,7 @@ def real_daemons() -> Iterator[tuple[Daemon, Daemon]]:
         yield Daemon(p1, inet), Daemon(p2, busy)
     finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            stop_process(proc)
 
 
 def _wait_listen(port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

@@ -12,23 +12,18 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sensorutil import SSHD, free_port, wait_port
+from sensorutil import RealSSHD, run_real_sshd
 
 PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers"
 STOCK_CONFIG = PEERS / "sshd_config"
 
 
-@dataclass
-class StockSSHD:
-    port: int
-    workdir: Path
-    proc: subprocess.Popen[bytes]
+StockSSHD = RealSSHD  # the same sshd, started with the stock config
 
 
 def stock_config(workdir: Path, port: int) -> str:
@@ -46,31 +41,8 @@ def stock_config(workdir: Path, port: int) -> str:
 @contextlib.contextmanager
 def run_stock_sshd(workdir: Path) -> Iterator[StockSSHD]:
     """Debian 12's sshd with its stock config on 127.0.0.1 (needs root and openssh-server)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    for t in ("rsa", "ecdsa", "ed25519"):
-        key = workdir / f"ssh_host_{t}_key"
-        if not key.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f", str(key)], check=True)
-    if subprocess.run(["id", "sshtest"], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "-m", "-s", "/bin/bash", "sshtest"], check=True)
-    subprocess.run(["chpasswd"], input=b"sshtest:Test-Pass-123\n", check=True)
-    Path("/run/sshd").mkdir(exist_ok=True)
-    cfg = workdir / "sshd_config"
-    cfg.write_text(stock_config(workdir, port), encoding="utf-8")
-    subprocess.run([str(SSHD), "-t", "-f", str(cfg)], check=True)
-    with (workdir / "sshd.log").open("wb") as log:
-        proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            wait_port(port, proc=proc)
-            yield StockSSHD(port, workdir, proc)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+    with run_real_sshd(workdir, stock_config) as sshd:
+        yield sshd
 
 
 @dataclass
