@@ -175,7 +175,8 @@ def ensure_cowrie_venv(cache: Path) -> Path:
     subprocess.run([str(py), "-m", "pip", "install", "-q", want], check=True, timeout=900)
     # Twisted's plugin cache, written once here: the `cowrie` user cannot write into the venv.
     cache_plugins = "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
-    subprocess.run([str(py), "-c", cache_plugins], check=False, capture_output=True, timeout=300)
+    # cwd: importing Cowrie's plugins writes var/lib/cowrie/uuid below the current directory.
+    subprocess.run([str(py), "-c", cache_plugins], check=False, capture_output=True, timeout=300, cwd=cache)
     return venv
 
 
