@@ -453,8 +453,15 @@ def test_timeline_stacks_by_honeypot_and_a_series_click_filters(page: Watched) -
             return [r.left + x, r.top + y];
         }"""
     )
-    page.page.mouse.click(x, y)
-    page.page.locator(".chip[data-filter='honeypot']").wait_for(timeout=5000)
+    # The bars may still be growing (ECharts animates a re-stack for ~1 s after the view is ready, longer
+    # on a loaded machine): a click that lands above a growing bar hits nothing, so it is tried again.
+    chip = page.page.locator(".chip[data-filter='honeypot']")
+    for _attempt in range(5):
+        page.page.mouse.click(x, y)
+        with contextlib.suppress(Exception):
+            chip.wait_for(timeout=2000)
+            break
+    chip.wait_for(timeout=1000)
     assert ("honeypot", names[0]) in chips(page)
 
 
