@@ -19,8 +19,8 @@ other (never side by side) with the same rules:
 
 For each server it measures:
 
-* RSS (``psutil`` ``memory_info().rss`` of the server process; for Cowrie the
-  daemonised ``twistd`` found through its pid file) at idle after start, its
+* RSS (``psutil`` ``memory_info().rss`` of the server process and its children,
+  e.g. honeyfarm's DH worker; for Cowrie the daemonised ``twistd`` found through its pid file) at idle after start, its
   peak (sampled every 0.1 s) during the hydra runs and sessions, and after;
 * ``hydra -t 16`` and ``hydra -t 64`` (``-I``, no ``-f``; a fixed user and
   password list, sized to ~20 s per run, the valid passwords last): wall time,
@@ -77,6 +77,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import honeyfarm  # noqa: F401  # first: its import silences asyncssh's one DSA import-time warning
+
+# isort: split
 import asyncssh
 import psutil
 

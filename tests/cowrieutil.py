@@ -77,7 +77,12 @@ class Server:
         return float(total)
 
     def rss(self) -> int:
-        return int(self.proc.memory_info().rss)
+        """The server's RSS with its children's (honeyfarm's DH worker process is part of its cost)."""
+        total = int(self.proc.memory_info().rss)
+        for child in self.proc.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += int(child.memory_info().rss)
+        return total
 
     def alive(self) -> bool:
         try:

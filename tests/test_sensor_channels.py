@@ -249,34 +249,30 @@ class Pty:
         self.fd = master
         self.buf = b""
 
+    def _read(self, wait: float) -> bool | None:
+        """Read what arrives within ``wait`` seconds: None if nothing came, False once the session ended."""
+        r, _, _ = select.select([self.fd], [], [], wait)
+        if not r:
+            return None
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            return False
+        self.buf += data
+        return bool(data)
+
     def pump(self, until: bytes, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while until not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"{until!r} not seen: {self.buf[-500:]!r}")
-            r, _, _ = select.select([self.fd], [], [], min(left, 0.2))
-            if r:
-                try:
-                    data = os.read(self.fd, 65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                self.buf += data
+            if self._read(min(left, 0.2)) is False:
+                return  # the session ended (EOF or EIO on the pty)
 
     def settle(self, quiet: float = 0.6) -> None:
-        while True:
-            r, _, _ = select.select([self.fd], [], [], quiet)
-            if not r:
-                return
-            try:
-                data = os.read(self.fd, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            self.buf += data
+        while self._read(quiet):
+            pass
 
     def send(self, data: bytes) -> None:
         os.write(self.fd, data)
