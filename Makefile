@@ -12,7 +12,7 @@ UV     := $(UV_DIR)/bin/uv
 # The dashboard's front-end assets (JS, CSS, fonts, world map) from the npm registry.
 WEB_STAMP := src/honeyfarm/views/web/static/vendor/.built
 
-.PHONY: install lock web demo test bench bench-sensor bench-stall bench-dashboard screenshots lint system-deps clean
+.PHONY: install lock web demo test bench bench-sensor bench-traps bench-stall bench-dashboard screenshots lint system-deps clean
 
 install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv $(WEB_STAMP)
 
@@ -58,6 +58,10 @@ bench: install
 # SSH trap vs real Cowrie 3.1.4 (installed from PyPI into a cache venv on first use; needs root).
 bench-sensor: install system-deps
 	$(BIN)/python bench/sensor.py
+
+# Web trap vs a plain aiohttp server (requests/s, CPU per request); RSS with every trap enabled.
+bench-traps: install system-deps
+	$(BIN)/python bench/sensor_traps.py
 
 # The sensor's event loop under GEX-8192 + floods + hydra, with and without its remedies (needs root).
 bench-stall: install system-deps

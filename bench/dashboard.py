@@ -231,7 +231,27 @@ def view_calls(ctx: Context, variant: str) -> dict[str, list[Call]]:
             if ctx.session_by_query
             else Call(f"/api/sessions/{sensor}/{session}", filtered=False)
         ],
-        "downloads": [Call(p + "downloads", (("limit", "500"),)), Call(p + "downloads", (("limit", "25"),))],
+        "downloads": [
+            Call(p + "downloads", (("limit", "500"),)),
+            Call(p + "downloads", (("limit", "25"), ("origin", "true"))),
+        ],
+        "traps": [
+            Call("/api/traps/timeline", (("by", "class"), ("bucket", "auto"))),
+            *(
+                Call(p + n, (("limit", lim),))
+                for n, lim in (
+                    ("traps", "10"),
+                    ("web-paths", "20"),
+                    ("web-attacks", "15"),
+                    ("user-agents", "15"),
+                    ("redis-commands", "15"),
+                    ("docker-commands", "15"),
+                    ("elasticsearch-queries", "15"),
+                    ("payload-urls", "20"),
+                    ("payload-urls", "500"),
+                )
+            ),
+        ],
         "sources": [
             Call(p + "top-countries", (("limit", "12"),)),
             Call(p + "top-ips", (("limit", "20"),)),

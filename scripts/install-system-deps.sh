@@ -7,7 +7,11 @@ set -euo pipefail
 # inetutils-telnetd + systemd (systemd-socket-activate): the real Telnet daemon of tests/test_diff_telnetd.py
 # (BusyBox telnetd comes from `apt-get download busybox-static`, unpacked, never installed).
 # bubblewrap, iproute2: the network-less sandbox and namespace where the shell differential test runs.
-DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation bubblewrap iproute2 inetutils-telnetd systemd"
+# Exploit traps (issue 12): redis-server + redis-tools (the real server to diff against, the attacker's
+# rogue master, redis-cli), apache2 (the real web server to diff against), docker.io (only its `docker`
+# CLI is used; dockerd is never started), sqlmap (a real attack tool against the web trap); apache2-utils'
+# ab and redis-tools' redis-benchmark load the traps in bench/sensor_traps.py.
+DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation bubblewrap iproute2 inetutils-telnetd systemd redis-server redis-tools apache2 apache2-utils docker.io sqlmap"
 PKGS=(${HONEYFARM_APT_PACKAGES:-$DEFAULT_PKGS})
 missing=()
 for p in "${PKGS[@]}"; do

@@ -378,6 +378,11 @@ def test_demo_live_runs_the_real_traps_and_ingests_their_spool(tmp_path: Path) -
     assert hashlib.sha256(PAYLOAD).hexdigest() in {d["sha256"] for d in downloads}
     ids = {r["eventid"] for r in json.loads(ok(hf("report", "eventids", *lake, cwd=tmp_path)))}
     assert {"cowrie.client.kex", "cowrie.login.failed", "cowrie.command.input", "cowrie.log.closed"} <= ids
+    # the exploit traps were attacked too, and each fetched the payload its exploit named
+    assert {"http.request.received", "redis.file.write", "docker.container.create"} <= ids, ids
+    urls = json.loads(ok(hf("report", "payload-urls", *lake, cwd=tmp_path)))
+    fetched = {u["trap"] for u in urls if u["fetched"] and u["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()}
+    assert {"ssh", "http", "redis", "docker", "elasticsearch"} <= fetched, urls
     # the captured payload is in the sensor's content-addressed store
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     assert (tmp_path / "D" / "live" / "spool" / "downloads" / sha[:2] / sha).read_bytes() == PAYLOAD

@@ -313,9 +313,11 @@ def _setting_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 def test_every_setting_is_documented_in_the_readme() -> None:
     """Datasette's habit: a setting nobody can find is a bug. Each key appears in a settings table:
-    README's for the lake/ingest/geoip settings, docs/sensor.md's for `sensor.*`."""
+    README's for the lake/ingest/geoip settings, docs/sensor.md's for `sensor.*` (or a trap's own
+    page, docs/sensor-<trap>.md)."""
     root = Path(__file__).resolve().parents[1]
-    docs = (root / "README.md").read_text(encoding="utf-8") + (root / "docs" / "sensor.md").read_text(encoding="utf-8")
+    pages = [root / "README.md", *sorted((root / "docs").glob("sensor*.md"))]
+    docs = "".join(p.read_text(encoding="utf-8") for p in pages)
     keys = _setting_keys(Config)
     assert "lake.path" in keys and "sensor.identity.region" in keys and "sensor.limits.max_per_ip" in keys
     missing = [k for k in keys if f"| `{k}` |" not in docs]

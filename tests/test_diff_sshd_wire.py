@@ -40,8 +40,8 @@ from sshprobe import (
 )
 from wireprobe import STOCK_CONFIG, StockSSHD, raw_probe, run_stock_sshd
 
-from honeyfarm.sensor.sshd_wire import read_identification
-from honeyfarm.sensor.startups import MaxStartups
+from honeyfarm.sensor.traps.ssh.startups import MaxStartups
+from honeyfarm.sensor.traps.ssh.wire import read_identification
 
 pytestmark = [
     pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available())),

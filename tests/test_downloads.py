@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from honeyfarm.sensor.capture.downloads import MAX_WAITING, AddressPolicy, ContentStore, Downloader
 from honeyfarm.sensor.config import DownloadsConfig
-from honeyfarm.sensor.downloads import MAX_WAITING, AddressPolicy, ContentStore, Downloader
 from honeyfarm.sensor.model import FetchResult
 
 pytestmark = pytest.mark.timeout(60)

@@ -20,14 +20,14 @@ from sensorutil import free_port, wait_port
 from telnetprobe import busybox_binary
 from test_shell import ROOT, FakeCtx
 
-from honeyfarm.sensor import persona_busybox as pb
-from honeyfarm.sensor import vfs_tree
-from honeyfarm.sensor.commands import COMMANDS, IO
 from honeyfarm.sensor.config import PersonaConfig
 from honeyfarm.sensor.model import Account
-from honeyfarm.sensor.persona import Persona
-from honeyfarm.sensor.shell import Shell
-from honeyfarm.sensor.vfs import SessionFS
+from honeyfarm.sensor.shell import persona_busybox as pb
+from honeyfarm.sensor.shell.commands.base import COMMANDS, IO
+from honeyfarm.sensor.shell.fs import tree as vfs_tree
+from honeyfarm.sensor.shell.fs.vfs import SessionFS
+from honeyfarm.sensor.shell.persona import Persona
+from honeyfarm.sensor.shell.shell import Shell
 
 
 def _real_busybox() -> Path:

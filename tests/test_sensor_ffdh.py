@@ -4,7 +4,7 @@
 cryptography 51 deprecates FFDH ("will be removed in a future release") and
 DSA. The SSH trap must still offer what OpenSSH 9.2p1 offers (groups 14/16/18
 and group exchange), so it computes DH with Python integers
-(``honeyfarm.sensor.ffdh``). These tests run the real OpenSSH client through
+(``honeyfarm.sensor.traps.ssh.ffdh``). These tests run the real OpenSSH client through
 each of those key exchanges against a sensor started with every warning turned
 into an error (``PYTHONWARNINGS=error``), so a deprecated call on the sensor's
 side would fail the handshake instead of printing a warning.
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sensorutil import SSH_OPTS, SensorProc, need, run_sensor
 
-from honeyfarm.sensor.ffdh import IntDH, pub_is_valid
+from honeyfarm.sensor.traps.ssh.ffdh import IntDH, pub_is_valid
 
 GROUP14_P = int(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DD"
@@ -63,7 +63,13 @@ def test_importing_honeyfarm_and_asyncssh_prints_no_warning() -> None:
     # The one import-time warning (asyncssh naming cryptography's deprecated DSA classes) is
     # silenced by name in honeyfarm/__init__.py; anything else would fail here.
     r = subprocess.run(
-        [sys.executable, "-W", "error", "-c", "import honeyfarm, asyncssh, honeyfarm.sensor.ssh, honeyfarm.cli"],
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-c",
+            "import honeyfarm, asyncssh, honeyfarm.sensor.traps.ssh.server, honeyfarm.cli",
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -108,14 +114,14 @@ def test_openssh_client_completes_each_ffdh_kex(strict_sensor: SensorProc, kex: 
     assert "Warning" not in log, log[-2000:]
 
 
-# --- the DH worker process (honeyfarm.sensor.offload) -------------------------------------
+# --- the DH worker process (honeyfarm.sensor.traps.ssh.offload) -------------------------------------
 
 
 def _with_worker(coro_fn: Any, **kw: Any) -> Any:
     """Run ``coro_fn(offload)`` with a real worker process running beside it."""
     import asyncio
 
-    from honeyfarm.sensor.offload import DHOffload
+    from honeyfarm.sensor.traps.ssh.offload import DHOffload
 
     async def main() -> Any:
         off = DHOffload(**kw)
@@ -145,7 +151,7 @@ def test_the_worker_computes_the_servers_half_of_the_exchange() -> None:
 def test_the_worker_queue_is_bounded_and_skips_clients_that_left() -> None:
     import asyncio
 
-    from honeyfarm.sensor.offload import OffloadBusy, OffloadError
+    from honeyfarm.sensor.traps.ssh.offload import OffloadBusy, OffloadError
 
     e = IntDH(2, GROUP14_P).get_public()
 
@@ -167,7 +173,7 @@ def test_a_worker_that_dies_mid_job_is_replaced_and_the_job_retried() -> None:
     import os
     import signal
 
-    from honeyfarm.sensor.offload import DHOffload
+    from honeyfarm.sensor.traps.ssh.offload import DHOffload
 
     e = IntDH(2, GROUP14_P).get_public()
 

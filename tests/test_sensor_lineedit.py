@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from honeyfarm.sensor.lineedit import MAX_PENDING, Event, LineEditor, column_listing
-from honeyfarm.sensor.sshexec import reads_stdin
+from honeyfarm.sensor.shell.lineedit import MAX_PENDING, Event, LineEditor, column_listing
+from honeyfarm.sensor.traps.ssh.execchan import reads_stdin
 
 
 def editor(cands: list[str] | None = None, **kw: int) -> LineEditor:

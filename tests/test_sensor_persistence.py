@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from sensorutil import SSH_OPTS, SensorProc, need, run_sensor
 
-from honeyfarm.sensor.overlays import OverlayStore, address_key
-from honeyfarm.sensor.vfs_tree import Node
+from honeyfarm.sensor.shell.fs.node import Node
+from honeyfarm.sensor.shell.fs.overlays import OverlayStore, address_key
 
 PW = "persist-pw-1"
 OVERRIDES: dict[str, dict[str, Any]] = {"sensor.credentials": {"userdb": [f"root:x:{PW}"]}}

@@ -22,14 +22,15 @@ from typing import Any
 import pytest
 
 from honeyfarm.sensor.auth import Accounts, CredentialPolicy, UserDB
+from honeyfarm.sensor.capture.ttylog import TTYLog, find_log, replay, sanitize
 from honeyfarm.sensor.config import CredentialsConfig, IdentityConfig, PersonaConfig, SpoolConfig
 from honeyfarm.sensor.events import EventLog, SessionLog, new_session_id
 from honeyfarm.sensor.spool import Spool
-from honeyfarm.sensor.ssh import hassh_from_kexinit
-from honeyfarm.sensor.telnet_busybox import BusyBox
-from honeyfarm.sensor.telnet_daemon import Settings
-from honeyfarm.sensor.telnet_inetutils import Inetutils
-from honeyfarm.sensor.telnet_proto import (
+from honeyfarm.sensor.traps.ssh.server import hassh_from_kexinit
+from honeyfarm.sensor.traps.telnet.busybox import BusyBox
+from honeyfarm.sensor.traps.telnet.daemon import Settings
+from honeyfarm.sensor.traps.telnet.inetutils import Inetutils
+from honeyfarm.sensor.traps.telnet.proto import (
     AYT,
     DO,
     DONT,
@@ -49,7 +50,6 @@ from honeyfarm.sensor.telnet_proto import (
     naws,
     ttype,
 )
-from honeyfarm.sensor.ttylog import TTYLog, find_log, replay, sanitize
 
 T0 = 1_700_000_000.0
 

@@ -37,8 +37,8 @@ from sensorutil import (
 )
 
 from honeyfarm.config import ConfigError, load_config, parse_config
-from honeyfarm.sensor.gex import choose_dh, fallback_group, load_moduli
-from honeyfarm.sensor.openssh import OPENSSH_92_DEBIAN12, auth_failure_delay
+from honeyfarm.sensor.traps.ssh.gex import choose_dh, fallback_group, load_moduli
+from honeyfarm.sensor.traps.ssh.openssh import OPENSSH_92_DEBIAN12, auth_failure_delay
 
 BANNER = b"SSH-2.0-OpenSSH_9.2p1"
 EVIDENCE = Path("/work/shared/peers/evidence/kexinit-openssh-2223.txt")
@@ -413,7 +413,7 @@ def _userauth_payload(user: bytes, method: bytes, *rest: bytes) -> bytes:
 def test_password_request_parsing() -> None:
     from asyncssh.packet import Boolean, String
 
-    from honeyfarm.sensor.ssh import _password_request
+    from honeyfarm.sensor.traps.ssh.server import _password_request
 
     assert _password_request(_userauth_payload(b"root", b"password", Boolean(False), String(b"hunter2"))) == (
         "root",
@@ -429,7 +429,7 @@ def test_password_request_parsing() -> None:
 
 
 def _bare_server() -> Any:
-    from honeyfarm.sensor.ssh import HoneySSHServer
+    from honeyfarm.sensor.traps.ssh.server import HoneySSHServer
 
     srv = object.__new__(HoneySSHServer)
     srv.log = _Recorder()

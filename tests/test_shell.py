@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from honeyfarm.sensor.commands import COMMANDS
-from honeyfarm.sensor.commands_shell import BUILTINS
 from honeyfarm.sensor.config import PersonaConfig
 from honeyfarm.sensor.model import Account, FetchResult
-from honeyfarm.sensor.persona import Persona
-from honeyfarm.sensor.shell import Result, Shell
-from honeyfarm.sensor.vfs import SessionFS
+from honeyfarm.sensor.shell.commands.base import COMMANDS
+from honeyfarm.sensor.shell.commands.builtins import BUILTINS
+from honeyfarm.sensor.shell.fs.vfs import SessionFS
+from honeyfarm.sensor.shell.persona import Persona
+from honeyfarm.sensor.shell.shell import Result, Shell
 
 ROOT = Account("root", 0, 0, "/root")
 ADMIN = Account("admin", 1000, 1000, "/home/admin")

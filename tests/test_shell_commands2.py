@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from test_shell import FakeCtx
 
-from honeyfarm.sensor import vfs_tree
 from honeyfarm.sensor.config import PersonaConfig
 from honeyfarm.sensor.model import Account
-from honeyfarm.sensor.persona import Persona
-from honeyfarm.sensor.shell import Result, Shell
-from honeyfarm.sensor.vfs import SessionFS
+from honeyfarm.sensor.shell.fs import tree as vfs_tree
+from honeyfarm.sensor.shell.fs.vfs import SessionFS
+from honeyfarm.sensor.shell.persona import Persona
+from honeyfarm.sensor.shell.shell import Result, Shell
 
 ROOT = Account("root", 0, 0, "/root")
 PERSONA = Persona.from_config(PersonaConfig(), time.time())

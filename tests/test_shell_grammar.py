@@ -24,9 +24,9 @@ from test_shell import FakeCtx
 
 from honeyfarm.sensor.config import PersonaConfig
 from honeyfarm.sensor.model import Account
-from honeyfarm.sensor.persona import Persona
-from honeyfarm.sensor.shell import Result, Shell
-from honeyfarm.sensor.vfs import SessionFS
+from honeyfarm.sensor.shell.fs.vfs import SessionFS
+from honeyfarm.sensor.shell.persona import Persona
+from honeyfarm.sensor.shell.shell import Result, Shell
 
 ROOT = Account("root", 0, 0, "/root")
 BASH = shutil.which("bash")

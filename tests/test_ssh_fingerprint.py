@@ -25,7 +25,7 @@ import asyncssh
 import pytest
 from sensorutil import RealSSHD, SensorProc, need, run_real_sshd, run_sensor, sshd_available
 
-from honeyfarm.sensor.openssh import OPENSSH_92_DEBIAN12
+from honeyfarm.sensor.traps.ssh.openssh import OPENSSH_92_DEBIAN12
 
 pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))
 

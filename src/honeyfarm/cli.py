@@ -295,8 +295,8 @@ def replay(
     ] = False,
 ) -> None:
     """Replay the TTY log of an interactive session."""
-    from honeyfarm.sensor.ttylog import find_log
-    from honeyfarm.sensor.ttylog import replay as play
+    from honeyfarm.sensor.capture.ttylog import find_log
+    from honeyfarm.sensor.capture.ttylog import replay as play
 
     cfg = _config(config)
     try:

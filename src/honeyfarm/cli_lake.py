@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from honeyfarm.analysis.names import PANEL_NAMES
+from honeyfarm.analysis.names import PANEL_NAMES, TRAP_PANEL_NAMES
 from honeyfarm.cli_common import Command, ConfigOpt, CsvOpt, JsonOpt, LakeOpt, app, fail, lake_to_read, load, stdout
 
 #: What ``--limit 0`` ("no limit") asks the panels for: more rows than any lake holds.
@@ -74,7 +74,9 @@ def _parse_time(option: str, s: str | None) -> dt.datetime | None:
 def report(
     panel: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Argument(metavar="PANEL", help=f"One of: {', '.join(PANEL_NAMES)} (default: a summary)."),
+        typer.Argument(
+            metavar="PANEL", help=f"One of: {', '.join(PANEL_NAMES + TRAP_PANEL_NAMES)} (default: a summary)."
+        ),
     ] = None,
     since: Annotated[
         Optional[str],  # noqa: UP045
@@ -99,14 +101,16 @@ def report(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Report panels over the lake (overview, top-*, timeline, client-versions, hassh, downloads, eventids)."""
+    """Report panels over the lake (overview, top-*, timeline, ..., downloads, eventids, and the exploit traps')."""
     from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+    from honeyfarm.analysis.traps import TRAP_PANELS
     from honeyfarm.lake.store import Lake
     from honeyfarm.views.render import dumps_json, write_json
 
+    known = {**PANELS, **TRAP_PANELS}
     cfg = load(config)
-    if panel is not None and panel not in PANELS:
-        raise fail(f"unknown panel {panel!r}; known: {', '.join(PANELS)}", 2)
+    if panel is not None and panel not in known:
+        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}", 2)
     if as_csv and panel is None:
         raise fail("--csv needs one panel name", 2)
     if limit is not None and limit < 0:
@@ -127,7 +131,7 @@ def report(
     names = [panel] if panel else list(SUMMARY_PANELS)
     results = {}
     for name in names:
-        p = PANELS[name]
+        p = known[name]
         kwargs: dict[str, object] = {"limit": p.default_limit if limit is None else limit or NO_LIMIT}
         if name == "timeline":
             kwargs.update(bucket=bucket, by_country=by_country)

@@ -118,10 +118,46 @@ EVENT_IDS: dict[str, str] = {
     "honeyfarm.sensor.spool_full": "Events could not be written (spool past `spool.max_bytes`, or a disk error such as ENOSPC); `extra.dropped` events were lost, `extra.reasons` says why. Written once writing works again.",
     "honeyfarm.sensor.refused": "Connections refused by the caps since the last report; `extra.refused`, `extra.reasons` (max_connections, max_per_ip, max_startups), `extra.top_src_ips`.",
     "honeyfarm.sensor.looplag": "Health of the sensor's event loop over the last interval: lateness of a 10 ms timer (`extra.max_ms`, `extra.p99_ms`, `extra.hist_ms`, `extra.worst_ms` since start) and the DH worker's counters (`extra.kex_offload`).",
+    # Docker Engine API trap (honeyfarm.sensor.traps.docker)
+    "docker.request.received": "Every request to the Docker Engine API trap (dockerd 20.10 on tcp/2375): `client_version` (User-Agent, e.g. `Docker-Client/20.10.24 (linux)`), `extra.method`, `extra.path`, `extra.query`, `extra.body` (capped), `extra.body_size`, `extra.oversized`; `extra.error` and `extra.status` for a request that could not be parsed.",
+    "docker.image.pull": "POST /images/create on the Docker trap (answered with a streamed pull): `extra.image` (`name:tag`), `extra.tag`, `extra.from_image`, `extra.from_src` (an import URL, fetched), `extra.present`.",
+    "docker.container.create": "POST /containers/create on the Docker trap, also when refused: `command` (Entrypoint + Cmd, shell-quoted), `extra.image`, `extra.cmd`, `extra.entrypoint`, `extra.env`, `extra.binds`, `extra.mounts`, `extra.devices`, `extra.privileged`, `extra.cap_add`, `extra.pid_mode`, `extra.network_mode`, `extra.auto_remove`, `extra.tty`, `extra.name`, `extra.created`, `extra.container_id`, `extra.error`, `extra.urls` (found in command and env, fetched).",
+    "docker.container.start": "A fake container started on the Docker trap: `command`, `extra.container_id`, `extra.name`, `extra.image`.",
+    "docker.exec.create": "POST /containers/{id}/exec on the Docker trap: `command` (shell-quoted), `extra.cmd`, `extra.container_id`, `extra.exec_id`, `extra.user`, `extra.privileged`, `extra.env`, `extra.created`, `extra.urls`.",
+    "docker.stream.input": "Standard input a client piped into a Docker trap attach or exec stream (`docker run -i … sh < script`): `command` (the text, capped), `extra.container_id`, `extra.size`, `extra.truncated`, `extra.urls` (fetched).",
+    # Redis trap (honeyfarm.sensor.traps.redis)
+    "redis.session.connect": "A connection to the Redis trap (a Debian 12 redis-server 7.0.15 without a password).",
+    "redis.session.closed": "A Redis trap connection ended: `extra.duration`, `extra.commands`, `extra.unlogged` (commands past `max_logged_commands`), `extra.reason` (client closed, quit, protocol error, idle timeout, http request, ...), `client_version` (CLIENT SETNAME).",
+    "redis.command.input": "A command sent to the Redis trap: `command` (the command line, arguments quoted and escaped as redis-cli shows them, capped), `extra.name` (the full command name in lower case, subcommand included), `extra.argc`, `extra.inline` (a telnet-style line, not RESP).",
+    "redis.login.attempt": "AUTH (or HELLO ... AUTH) on the Redis trap: `username`, `password`, `extra.success` (true only when a `requirepass` is set and matched).",
+    "redis.file.write": "SAVE/BGSAVE after CONFIG SET dir/dbfilename or with values stored: what a real server would write, e.g. a cron or authorized_keys file: `extra.dir`, `extra.dbfilename`, `extra.path`, `extra.kind` (cron, ssh_key, webshell, module, rdb), `extra.values`, `extra.keys`, `extra.urls` (fetched), `command`.",
+    "redis.script.eval": "EVAL/EVALSHA/SCRIPT LOAD on the Redis trap (never run): `extra.script`, `extra.sha1`, `extra.args`.",
+    "redis.module.load": "MODULE LOAD on the Redis trap: `extra.path`, `extra.resolved` (against the connection's dir), `extra.loaded` (true when a rogue master pushed that file first).",
+    "redis.replication.payload": "What a SLAVEOF/REPLICAOF master pushed as its full-resync payload, stored in the content store: `extra.sha256`, `extra.size`, `extra.declared_size`, `extra.truncated`, `extra.complete`, `extra.kind` (elf = a module, rdb, other), `extra.path`, `extra.master_host`, `extra.master_port`, `extra.master_address`.",
+    "redis.replication.failed": "A SLAVEOF/REPLICAOF master could not be fetched: `extra.master_host`, `extra.master_port`, `extra.reason` (blocked by the address policy, connect error, timeout, busy, ...).",
+    # Web trap (honeyfarm.sensor.traps.http)
+    "http.request.received": "Every request to the web trap (HTTP and HTTPS): `url` (target as sent), `client_version` (User-Agent), `extra.method`, `extra.path`, `extra.query`, `extra.http_version`, `extra.headers`, `extra.body` (capped), `extra.body_size`, `extra.body_sha256`, `extra.status`, `extra.attack` (traversal, rfi, sqli, xss, cmd_injection, log4shell, scanner, crawler, exploit, probe, login), `extra.rule`, `extra.cve`, `extra.answered`, `extra.urls`, `extra.request`; HTTPS adds `extra.sni`, `extra.ja3_hash`, `extra.ja4`; `extra.error` for a request that could not be parsed.",
+    "http.login.attempt": "Credentials POSTed to the router persona's login form: `username`, `password`, `url`, `extra.request`.",
+    "http.tls.clienthello": "A TLS client's ClientHello on the web trap's HTTPS port: `extra.sni`, `extra.ja3` (string), `extra.ja3_hash`, `extra.ja4`, `extra.alpn`; `extra.error` and `extra.head` when it was not a ClientHello.",
+    # Elasticsearch trap (honeyfarm.sensor.traps.elasticsearch)
+    "elasticsearch.request.received": "Every HTTP request to the Elasticsearch trap: `url` (path and query), `client_version` (User-Agent), `extra.method`, `extra.path`, `extra.query`, `extra.headers`, `extra.body` (first 16 KiB), `extra.body_size`; `extra.error` for a request that could not be parsed.",
+    "elasticsearch.search.query": "A search, or any Elasticsearch request carrying a script or a known exploit: `extra.query` (the query DSL), `extra.scripts`, `extra.lang`, `extra.attack` (script-rce, script, path-traversal), `extra.cve` (CVE-2014-3120 MVEL, CVE-2015-1427 Groovy, CVE-2015-3337, CVE-2015-5531), `command` (the script's exec argument).",
 }
 
 #: Event id prefix (honeypot) of each eventid family.
-HONEYPOTS: tuple[str, ...] = ("cowrie", "honeyfarm", "suricata", "dionaea", "tanner", "heralding", "aws")
+HONEYPOTS: tuple[str, ...] = (
+    "cowrie",
+    "honeyfarm",
+    "suricata",
+    "dionaea",
+    "tanner",
+    "heralding",
+    "aws",
+    "elasticsearch",
+    "http",
+    "redis",
+    "docker",
+)
 
 
 def describe(eventid: str) -> str | None:

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Panel names, importable without DuckDB/pyarrow (the CLI's help text and the sensor use it).
 
-``tests/test_panels.py`` checks that this list and :data:`honeyfarm.analysis.panels.PANELS` agree.
+``tests/test_panels.py`` checks that this list and :data:`honeyfarm.analysis.panels.PANELS` agree,
+``tests/test_views_traps.py`` the trap panels' list and :data:`honeyfarm.analysis.traps.TRAP_PANELS`.
 """
 
 from __future__ import annotations
@@ -20,4 +21,16 @@ PANEL_NAMES: tuple[str, ...] = (
     "hassh",
     "downloads",
     "eventids",
+)
+
+#: The exploit traps' panels (:data:`honeyfarm.analysis.traps.TRAP_PANELS`), a registry of their own.
+TRAP_PANEL_NAMES: tuple[str, ...] = (
+    "traps",
+    "web-paths",
+    "web-attacks",
+    "user-agents",
+    "redis-commands",
+    "docker-commands",
+    "elasticsearch-queries",
+    "payload-urls",
 )

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""``honeyfarm demo --live``: the real SSH and Telnet traps on loopback, attacked by a script.
+"""``honeyfarm demo --live``: the real traps on loopback, attacked by a script.
 
 The sensor runs in this process on 127.0.0.1 only. A scripted attacker — a
 real SSH client (asyncssh) and a raw Telnet client — brute-forces it, logs in,
 runs the commands bots run and fetches a "payload" from a throw-away HTTP
-server on loopback, so the download capture has something to catch. Then the
+server on loopback, so the download capture has something to catch; then the
+web, Redis, Docker and Elasticsearch traps get the exploits that drop malware
+(:mod:`honeyfarm.demo.exploits`), whose URLs the traps fetch the same way. Then the
 spool is ingested into the demo lake like any sensor's spool. With
 ``--duration N`` the traps stay up N seconds for you to try by hand
 (``ssh -p PORT root@127.0.0.1``, ``telnet 127.0.0.1 PORT``).
@@ -22,6 +24,7 @@ from typing import Any
 from rich.console import Console
 
 from honeyfarm.config import Config
+from honeyfarm.demo.exploits import attack_all
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.runtime import Sensor
 
@@ -37,7 +40,10 @@ def _port(preferred: int) -> int:
         return int(s.getsockname()[1])
 
 
-def demo_sensor_config(workdir: Path, ssh_port: int, telnet_port: int) -> SensorConfig:
+def demo_sensor_config(
+    workdir: Path, ssh_port: int, telnet_port: int, exploit_ports: dict[str, int] | None = None
+) -> SensorConfig:
+    traps = {name: {"enabled": True, "listen": [f"127.0.0.1:{port}"]} for name, port in (exploit_ports or {}).items()}
     return SensorConfig.model_validate(
         {
             "identity": {"name": "live-demo", "region": "loopback", "provider": "local", "tags": {"exposure": "ip"}},
@@ -46,6 +52,7 @@ def demo_sensor_config(workdir: Path, ssh_port: int, telnet_port: int) -> Sensor
             "telnet": {"listen": [f"127.0.0.1:{telnet_port}"]},
             "downloads": {"allow_loopback": True, "timeout": 10.0},
             "credentials": {"userdb": ["root:x:!root", "root:x:!123456", "root:x:*", "admin:x:admin"]},
+            **traps,
         },
         strict=False,
     )
@@ -123,10 +130,22 @@ async def _telnet_attack(port: int) -> None:
         writer.close()
 
 
+async def _downloads_settle(sensor: Sensor, timeout: float = 15.0) -> None:
+    """The traps fetch payload URLs in background tasks: let them finish before the spool is read."""
+    ctx = sensor.ctx
+    if ctx is None:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            while pending := [t for t in ctx.tasks if not t.done() and t.get_name().startswith("honeyfarm-payload-")]:
+                await asyncio.wait(pending, timeout=0.5)
+
+
 def run_live(cfg: Config, workdir: Path, duration: float, out: Console) -> Path:
     """Run the traps, attack them, return the spool directory (to ingest)."""
     ssh_port, telnet_port = _port(2222), _port(2323)
-    scfg = demo_sensor_config(workdir, ssh_port, telnet_port)
+    exploit_ports = {"http": _port(8080), "redis": _port(6379), "docker": _port(2375), "elasticsearch": _port(9200)}
+    scfg = demo_sensor_config(workdir, ssh_port, telnet_port, exploit_ports)
 
     def log(msg: str) -> None:
         out.print(msg, markup=False, highlight=False)
@@ -140,6 +159,9 @@ def run_live(cfg: Config, workdir: Path, duration: float, out: Console) -> Path:
             log("scripted attacker: brute force, login, commands, a download, a Mirai-style telnet probe")
             await asyncio.wait_for(_ssh_attack(ssh_port, http_port, log), 60)
             await asyncio.wait_for(_telnet_attack(telnet_port), 30)
+            log("exploits: " + ", ".join(f"{k} 127.0.0.1:{v}" for k, v in exploit_ports.items()))
+            await attack_all(exploit_ports, http_port, log)
+            await _downloads_settle(sensor)
             if duration:
                 log(f"traps stay up {duration:.0f} s for you to try (Ctrl-C ends early)")
                 with contextlib.suppress(asyncio.CancelledError):

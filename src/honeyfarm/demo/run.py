@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+from honeyfarm.analysis.traps import TRAP_PANELS
 from honeyfarm.config import Config
 from honeyfarm.demo.network import write_network_logs
 from honeyfarm.demo.synthetic import write_demo_logs
@@ -177,3 +178,6 @@ def _live(cfg: Config, workdir: Path, lake_root: Path, duration: float, out: Con
     for name in ("top-credentials", "top-commands", "downloads", "eventids"):
         p = PANELS[name]
         print_table(p.func(con, f, limit=8), out, f"{name} (live-demo sensor)")
+    for name in ("web-attacks", "payload-urls"):  # the exploit traps' catch
+        t = TRAP_PANELS[name]
+        print_table(t.func(con, f, limit=8), out, f"{name} (live-demo sensor)")

@@ -61,6 +61,32 @@ _DIMS: tuple[tuple[str, str], ...] = (
     ("src_country", "src_country"),
 )
 
+#: Honeypots (eventid prefixes) of the sensor's exploit traps (the web trap's is ``http``; ``web`` is
+#: accepted too), and the file transfer events of every trap.
+TRAP_HONEYPOTS: tuple[str, ...] = ("http", "web", "redis", "docker", "elasticsearch")
+WEB_REQUEST = "eventid IN ('http.request.received', 'web.request.received')"
+TRANSFER = "(eventid LIKE '%.file_download' OR eventid LIKE '%.file_download.failed' OR eventid LIKE '%.file_upload')"
+
+
+def _json_set(*keys: str) -> str:
+    """The ``extra`` fields ``keys`` (each a list of strings, or one string) as one sorted list without
+    duplicates, or NULL."""
+    lists = [
+        f"coalesce(CASE json_type(extra, '$.{k}') WHEN 'ARRAY' THEN TRY_CAST(extra->'$.{k}' AS VARCHAR[]) "
+        f"WHEN 'VARCHAR' THEN [extra->>'$.{k}'] END, [])"
+        for k in keys
+    ]
+    return f"nullif(list_sort(list_distinct({' || '.join(lists)})), [])"
+
+
+def _json_words(key: str) -> str:
+    """``extra.<key>`` (a list of strings, or one string) as one space-separated string, or NULL."""
+    return (
+        f"CASE json_type(extra, '$.{key}') WHEN 'ARRAY' THEN "
+        f"nullif(array_to_string(TRY_CAST(extra->'$.{key}' AS VARCHAR[]), ' '), '') ELSE extra->>'$.{key}' END"
+    )
+
+
 ROLLUPS: dict[str, Rollup] = {
     r.name: r
     for r in (
@@ -132,6 +158,39 @@ ROLLUPS: dict[str, Rollup] = {
                 ("hourly_cost", "TRY_CAST(extra->>'$.hourly_cost' AS DOUBLE)"),
             ),
             (("events", "count(*)"),),
+        ),
+        # The exploit traps' requests, commands and payload downloads (honeyfarm.analysis.traps):
+        # the few `extra` fields their panels need are parsed here, once per event file.
+        Rollup(
+            "traps",
+            f"split_part(eventid, '.', 1) IN ({', '.join(repr(t) for t in TRAP_HONEYPOTS)}) OR {TRANSFER}",
+            (
+                *_DIMS,
+                ("eventid", "eventid"),
+                ("session_key", SESSION_KEY),
+                # The session id only where a view links to it (a download's session): fewer distinct rows.
+                ("session", f"CASE WHEN {TRANSFER} THEN session END"),
+                ("src_ip", "src_ip"),
+                # A web request's path without its query string (exploit payloads make every query
+                # different), every other event's whole URL.
+                ("path", f"CASE WHEN {WEB_REQUEST} THEN split_part(url, '?', 1) END"),
+                ("url", f"CASE WHEN NOT {WEB_REQUEST} THEN url END"),
+                ("client_version", "client_version"),
+                ("command", "command"),
+                ("sha256", "sha256"),
+                ("method", "extra->>'$.method'"),
+                ("attacks", _json_set("attack")),
+                ("cves", _json_set("cve", "cves")),
+                ("query", "extra->>'$.query'"),
+                ("image", "extra->>'$.image'"),
+                ("privileged", "TRY_CAST(extra->>'$.privileged' AS BOOLEAN)"),
+                ("binds", _json_words("binds")),
+                # Downloads: the trap and how the URL was found; ssh/telnet shell downloads name no trap.
+                ("trap", f"CASE WHEN {TRANSFER} THEN coalesce(extra->>'$.trap', protocol, 'shell') END"),
+                ("how", "extra->>'$.how'"),
+                ("reason", "extra->>'$.reason'"),
+            ),
+            (("count", "count(*)"), ("first_seen", "min(ts)"), ("last_seen", "max(ts)")),
         ),
     )
 }

@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
+from honeyfarm.sensor.trap import Strict as _Strict
+from honeyfarm.sensor.trap import TrapConfig
+from honeyfarm.sensor.traps.docker.config import DockerConfig
+from honeyfarm.sensor.traps.elasticsearch.config import ElasticsearchConfig
+from honeyfarm.sensor.traps.http.config import HTTPConfig
+from honeyfarm.sensor.traps.redis.config import RedisConfig
 
 FilePath = Annotated[Path, Field(strict=False)]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -129,13 +131,13 @@ class PersonaConfig(_Strict):
     def _flavor_defaults(cls, data: Any) -> Any:
         # A `busybox` persona starts from a router's figures (hostname, ARM CPU, 4.x kernel); set fields win.
         if isinstance(data, dict) and data.get("flavor") == "busybox":
-            from honeyfarm.sensor.persona_busybox import CONFIG_DEFAULTS
+            from honeyfarm.sensor.shell.persona_busybox import CONFIG_DEFAULTS
 
             return {**CONFIG_DEFAULTS, **data}
         return data
 
 
-class SSHConfig(_Strict):
+class SSHConfig(TrapConfig):
     enabled: bool = Field(True, description="Run the SSH trap.")
     listen: list[str] = Field(default_factory=lambda: ["127.0.0.1:2222"], description="`host:port` addresses.")
     profile: Literal["openssh-9.2p1-debian12"] = Field(
@@ -186,7 +188,7 @@ class SSHConfig(_Strict):
     )
 
 
-class TelnetConfig(_Strict):
+class TelnetConfig(TrapConfig):
     enabled: bool = Field(True, description="Run the Telnet trap.")
     listen: list[str] = Field(default_factory=lambda: ["127.0.0.1:2323"], description="`host:port` addresses.")
     login_timeout: Annotated[float, Field(gt=0)] = Field(
@@ -282,6 +284,10 @@ class SensorConfig(_Strict):
     persona: PersonaConfig = PersonaConfig()
     ssh: SSHConfig = SSHConfig()
     telnet: TelnetConfig = TelnetConfig()
+    http: HTTPConfig = HTTPConfig()
+    redis: RedisConfig = RedisConfig()
+    docker: DockerConfig = DockerConfig()
+    elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
     downloads: DownloadsConfig = DownloadsConfig()
     limits: LimitsConfig = LimitsConfig()
     persistence: PersistenceConfig = PersistenceConfig()
@@ -305,6 +311,9 @@ def resolve_relative(cfg: SensorConfig, base: Path) -> SensorConfig:
             "ssh": cfg.ssh.model_copy(update={"host_key_dir": fix(cfg.ssh.host_key_dir)}),
             "downloads": cfg.downloads.model_copy(update={"dir": fix(cfg.downloads.dir)}),
             "persistence": cfg.persistence.model_copy(update={"dir": fix(cfg.persistence.dir)}),
+            "http": cfg.http.model_copy(
+                update={"cert_dir": fix(cfg.http.cert_dir), "rules_file": fix(cfg.http.rules_file)}
+            ),
             "credentials": cfg.credentials.model_copy(
                 update={
                     "userdb_file": fix(cfg.credentials.userdb_file),

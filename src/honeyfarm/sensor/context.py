@@ -20,12 +20,13 @@ from honeyfarm.sensor.events import EventLog, SessionLog
 from honeyfarm.sensor.model import Account, FetchResult
 
 if TYPE_CHECKING:
-    from honeyfarm.sensor.downloads import Downloader
-    from honeyfarm.sensor.overlays import OverlayStore
-    from honeyfarm.sensor.persona import Persona
-    from honeyfarm.sensor.shell import Shell
-    from honeyfarm.sensor.store import ContentStore
-    from honeyfarm.sensor.vfs import SessionFS
+    from honeyfarm.sensor.capture.downloads import Downloader
+    from honeyfarm.sensor.capture.origin import PayloadCapture
+    from honeyfarm.sensor.capture.store import ContentStore
+    from honeyfarm.sensor.shell.fs.overlays import OverlayStore
+    from honeyfarm.sensor.shell.fs.vfs import SessionFS
+    from honeyfarm.sensor.shell.persona import Persona
+    from honeyfarm.sensor.shell.shell import Shell
 
 
 class ConnectionLimiter:
@@ -90,11 +91,12 @@ class SensorContext:
     downloader: Downloader | None = None
     store: ContentStore | None = None
     overlays: OverlayStore | None = None
+    payloads: PayloadCapture | None = None  # URLs in trap payloads being fetched (capture/origin.py)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def attach_store(self) -> None:
         """The content-addressed store (uploads and downloads), and the kept files of each address."""
-        from honeyfarm.sensor.store import ContentStore
+        from honeyfarm.sensor.capture.store import ContentStore
 
         dl = self.cfg.downloads
         self.store = ContentStore(Path(dl.dir or self.spool_dir / "downloads"), dl.quota_bytes)
@@ -102,7 +104,7 @@ class SensorContext:
 
     def attach_overlays(self) -> None:
         """Per-address persistence of the fake filesystem's changes (``[sensor.persistence]``)."""
-        from honeyfarm.sensor.overlays import OverlayStore
+        from honeyfarm.sensor.shell.fs.overlays import OverlayStore
 
         p = self.cfg.persistence
         if p.enabled and self.overlays is None:
@@ -117,7 +119,7 @@ class SensorContext:
     def get_downloader(self) -> Downloader | None:
         """The downloader, created on first use: aiohttp costs ~20 MB of RAM a quiet sensor never needs."""
         if self.downloader is None and self.cfg.downloads.enabled and self.store is not None:
-            from honeyfarm.sensor.downloads import Downloader
+            from honeyfarm.sensor.capture.downloads import Downloader
 
             self.downloader = Downloader(self.cfg.downloads, self.store)
         return self.downloader
@@ -140,13 +142,13 @@ class SensorContext:
 
     def new_fs(self, session: SessionContext) -> SessionFS:
         """The session's view of the fake filesystem, shared with its address's other sessions when kept."""
-        from honeyfarm.sensor.vfs import SessionFS
+        from honeyfarm.sensor.shell.fs.vfs import SessionFS
 
         overlay = self.overlays.open(session.src_ip) if self.overlays is not None else None
         return SessionFS(self.persona, session.account, max_bytes=self.cfg.limits.session_output_bytes, overlay=overlay)
 
     def new_shell(self, session: SessionContext) -> Shell:
-        from honeyfarm.sensor.shell import Shell
+        from honeyfarm.sensor.shell.shell import Shell
 
         return Shell(session, self.persona, self.new_fs(session), max_line_bytes=self.cfg.limits.max_line_bytes)
 

@@ -92,6 +92,7 @@ class SessionLog:
         self.src_ip, self.src_port = _unmap(src[0]), src[1]
         self.dst_ip, self.dst_port = _unmap(dst[0]), dst[1]
         self.started = time.monotonic()
+        self.fetched_urls: set[str] = set()  # payload URLs already fetched for this session
 
     def emit(self, eventid: str, /, **fields: Any) -> None:
         base: dict[str, Any] = {

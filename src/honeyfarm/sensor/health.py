@@ -2,7 +2,7 @@
 """The sensor's own responsiveness: the DH worker and the loop-lag report, started and stopped together.
 
 Kept out of ``runtime.py`` so the runtime only says *when* (start, stop) and
-this module says *what*: the supervised worker of :mod:`honeyfarm.sensor.offload`
+this module says *what*: the supervised worker of :mod:`honeyfarm.sensor.traps.ssh.offload`
 attached to the SSH trap's finite-field key exchanges, the ticker of
 :mod:`honeyfarm.sensor.looplag`, and the ``honeyfarm.sensor.looplag`` event
 every ``limits.loop_lag_report_interval`` seconds and once more at stop.
@@ -10,12 +10,12 @@ every ``limits.loop_lag_report_interval`` seconds and once more at stop.
 
 from __future__ import annotations
 
-from honeyfarm.sensor import ffdh
 from honeyfarm.sensor.context import SensorContext
 from honeyfarm.sensor.gcpace import GCPacer
 from honeyfarm.sensor.guard import Supervisor, say
 from honeyfarm.sensor.looplag import LoopLag
-from honeyfarm.sensor.offload import DHOffload
+from honeyfarm.sensor.traps.ssh import ffdh
+from honeyfarm.sensor.traps.ssh.offload import DHOffload
 
 EVENT = "honeyfarm.sensor.looplag"
 

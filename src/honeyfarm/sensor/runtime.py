@@ -20,9 +20,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
-from typing import Any
 
 from honeyfarm.collect.ship_config import ShipConfig
 from honeyfarm.sensor.auth import Accounts, CredentialPolicy
@@ -32,6 +31,8 @@ from honeyfarm.sensor.events import EventLog
 from honeyfarm.sensor.guard import Supervisor, quiet_library_logs, say, unquiet_library_logs
 from honeyfarm.sensor.health import Health
 from honeyfarm.sensor.spool import Spool
+from honeyfarm.sensor.trap import Trap
+from honeyfarm.sensor.traps import TRAPS
 
 
 def parse_listen(addr: str) -> tuple[str, int]:
@@ -41,15 +42,16 @@ def parse_listen(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def bind(addr: str) -> socket.socket:
+def bind(addr: str, transport: str = "tcp") -> socket.socket:
     host, port = parse_listen(addr)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if host == "::" else 1)
     sock.bind((host, port))
-    sock.listen(1024)
+    if transport == "tcp":
+        sock.listen(1024)
     sock.setblocking(False)
     return sock
 
@@ -78,25 +80,31 @@ def drop_privileges(user: str, own: list[Path]) -> None:
         raise RuntimeError("could not drop root privileges")
 
 
-def preload() -> None:
+def preload(traps: Collection[str] = ()) -> None:
     import importlib
+
+    # Each enabled trap's server module (every trap package has one), and what it serves with.
+    for spec in TRAPS:
+        if spec.name in traps:
+            importlib.import_module(f"{spec.module}.server")
 
     for name in (
         "shlex",
         "unicodedata",
         "encodings.idna",
-        "honeyfarm.sensor.ssh",
-        "honeyfarm.sensor.sftp",
-        "honeyfarm.sensor.telnet",
-        "honeyfarm.sensor.shell",
-        "honeyfarm.sensor.persona",
-        "honeyfarm.sensor.vfs",
-        "honeyfarm.sensor.downloads",
+        "honeyfarm.sensor.traps.ssh.server",
+        "honeyfarm.sensor.traps.ssh.sftp",
+        "honeyfarm.sensor.traps.telnet.server",
+        "honeyfarm.sensor.shell.shell",
+        "honeyfarm.sensor.shell.persona",
+        "honeyfarm.sensor.shell.fs.vfs",
+        "honeyfarm.sensor.capture.downloads",
+        "honeyfarm.sensor.capture.origin",
         "asyncssh.sftp",
         "asyncssh.scp",
     ):
         importlib.import_module(name)
-    from honeyfarm.sensor.openssh import ensure_algorithms
+    from honeyfarm.sensor.traps.ssh.openssh import ensure_algorithms
 
     ensure_algorithms()
 
@@ -108,7 +116,7 @@ class Sensor:
         self.spool_dir = Path(cfg.spool.dir)
         self.started = time.time()
         self.socks: dict[str, list[socket.socket]] = {}
-        self.traps: list[Any] = []
+        self.traps: list[Trap] = []
         self.ctx: SensorContext | None = None
         self._stop = asyncio.Event()
         self._ship_stop = asyncio.Event()
@@ -118,16 +126,16 @@ class Sensor:
         self.health: Health | None = None  # DH worker + loop-lag report
 
     def bind_all(self) -> None:
-        if self.cfg.ssh.enabled:
-            self.socks["ssh"] = [bind(a) for a in self.cfg.ssh.listen]
-        if self.cfg.telnet.enabled:
-            self.socks["telnet"] = [bind(a) for a in self.cfg.telnet.listen]
+        for spec in TRAPS:
+            tcfg = getattr(self.cfg, spec.name)
+            if tcfg.enabled:
+                self.socks[spec.name] = [bind(a, spec.transport) for a in tcfg.addresses()]
 
     def addresses(self) -> dict[str, list[tuple[str, int]]]:
         return {k: [s.getsockname()[:2] for s in v] for k, v in self.socks.items()}
 
     def _build(self) -> SensorContext:
-        from honeyfarm.sensor.persona import Persona
+        from honeyfarm.sensor.shell.persona import Persona
 
         cfg = self.cfg
         spool = Spool(cfg.spool, cfg.identity.name)
@@ -152,28 +160,18 @@ class Sensor:
         # Import everything the traps will need now: after a privilege drop the interpreter's own
         # directory may not be readable (e.g. a venv under /root), and a first import inside a
         # client's session would hold the event loop (the shell's modules: 0.1-0.5 s).
-        preload()
+        preload(set(self.socks))
         if self.cfg.user and os.geteuid() == 0:
             drop_privileges(self.cfg.user, [self.spool_dir])
         self.ctx = ctx = self._build()
         self.supervisor = Supervisor(ctx.tasks, self._fatal)
         self.health = Health(ctx, self.supervisor)
         self.health.start()
-        if "ssh" in self.socks:
-            from honeyfarm.sensor.openssh import PROFILES, load_host_keys
-            from honeyfarm.sensor.ssh import SSHTrap
-
-            key_dir = self.cfg.ssh.host_key_dir or self.spool_dir / "keys"
-            keys = load_host_keys(PROFILES[self.cfg.ssh.profile], key_dir)
-            trap = SSHTrap(ctx, keys)
-            await trap.start(self.socks["ssh"])
-            self.traps.append(trap)
-        if "telnet" in self.socks:
-            from honeyfarm.sensor.telnet import TelnetTrap
-
-            ttrap = TelnetTrap(ctx)
-            await ttrap.start(self.socks["telnet"])
-            self.traps.append(ttrap)
+        for spec in TRAPS:
+            if spec.name in self.socks:
+                trap = await spec.builder()(ctx)
+                await trap.start(self.socks[spec.name])
+                self.traps.append(trap)
         ctx.events.emit(
             "honeyfarm.sensor.start",
             listen={k: [f"{h}:{p}" for h, p in v] for k, v in self.addresses().items()},

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from honeyfarm.analysis.panels import PANELS, Filters, source
+from honeyfarm.analysis.traps import TRAP_PANELS, download_origins
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web import queries
 from honeyfarm.views.web.catalog import SensorFacts, catalog
@@ -97,10 +98,14 @@ def meta(request: Request, st: StateDep) -> dict[str, Any]:
     latest = st.window.latest().replace(minute=0, second=0, microsecond=0)  # whole hours: a cache key per hour
     out = st.reader.run(lambda con: queries.meta(con, known, lo, latest), key=_key(request, latest))
     panels = [{"name": p.name, "doc": p.doc} for p in PANELS.values()]
+    trap_panels = [{"name": p.name, "doc": p.doc} for p in TRAP_PANELS.values()]
     # The lake's name only: its absolute path tells a visitor about the server's file system.
     lake = st.reader.root.resolve().name or "/"
     window = {"since": lo.isoformat(), "until": hi.isoformat()}
-    return {**out, "version": st.version, "lake": lake, "window": window, "panels": panels, "auth": st.auth}
+    return {
+        **out, "version": st.version, "lake": lake, "window": window, "panels": panels, "trap_panels": trap_panels,
+        "auth": st.auth,
+    }  # fmt: skip
 
 
 @router.get("/panels/{name}", summary="One report panel as a table")
@@ -113,17 +118,30 @@ def panel(
     offset: Offset = 0,
     bucket: Annotated[Literal["hour", "day", "auto"], Query(description="timeline: bucket size.")] = "auto",
     by: Annotated[Literal["none", "country", "honeypot"], Query(description="timeline: split series.")] = "none",
+    origin: Annotated[
+        bool, Query(description="downloads: add each file's traps, how its URL was found, and first session.")
+    ] = False,
 ) -> dict[str, Any]:
     """The same panels as ``honeyfarm report``: see ``/api/meta`` for their names."""
-    p = PANELS.get(name)
+    p = PANELS.get(name) or TRAP_PANELS.get(name)
     if p is None:
         raise HTTPException(404, f"no panel {name!r}")
     if name == "timeline":
         return st.reader.run(lambda con: _timeline(con, f, limit or 5, bucket, by), key=_key(request))
     n = limit or p.default_limit
+    if name == "downloads" and origin:
+        return st.reader.run(lambda con: _downloads(con, f, n, offset), key=_key(request))
     return st.reader.run(
         lambda con: queries.arrow_table(p.func(con, f, limit=offset + n + 1), n, offset), key=_key(request)
     )
+
+
+def _downloads(con: Any, f: Filters, n: int, offset: int) -> dict[str, Any]:
+    """The downloads panel's page with each file's origin (looked up for the page's rows only)."""
+    page = PANELS["downloads"].func(con, f, limit=offset + n + 1).slice(offset)
+    out = queries.arrow_table(download_origins(con, f, page), n)
+    out["offset"] = offset
+    return out
 
 
 def _timeline(con: Any, f: Filters, series: int, bucket: str, by: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from honeyfarm.views.web.ratelimit import AuthFailures
 from honeyfarm.views.web.reader import LakeReader
 from honeyfarm.views.web.settings import FleetConfig, ServeConfig, is_loopback
 from honeyfarm.views.web.state import AppState, TtyLogs
+from honeyfarm.views.web.traps_api import router as traps_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -202,6 +203,7 @@ def create_app(
         reader, live, TtyLogs(cfg.ttylog_dirs), fleet or FleetConfig(), _version(), cfg.auth_enabled, window
     )
     api.include_router(router)
+    api.include_router(traps_router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/", include_in_schema=False)

@@ -19,6 +19,7 @@ import sensors from './views/sensors.js';
 import session from './views/session.js';
 import sources from './views/sources.js';
 import timeline from './views/timeline.js';
+import traps from './views/traps.js';
 
 export const VIEWS = {
   overview,
@@ -27,13 +28,14 @@ export const VIEWS = {
   credentials,
   commands,
   downloads,
+  traps,
   sources,
   network,
   sensors,
   live,
   session,
 };
-const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'sources', 'network', 'sensors', 'live'];
+const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'traps', 'sources', 'network', 'sensors', 'live'];
 
 const app = {
   meta: null,

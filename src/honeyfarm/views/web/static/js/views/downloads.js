@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Downloads: files fetched or uploaded by attackers (URLs shown as text, never as links).
+// Downloads: files fetched or uploaded by attackers (URLs shown as text, never as links), each with its
+// origin: the traps that fetched it, how its URL was found, and the first session (a row opens it).
 
 import { rowsOf } from '../api.js';
 import { bars, chartBox } from '../charts.js';
@@ -24,12 +25,20 @@ export default {
         { key: 'first_seen', label: 'First seen', kind: 'ts' },
         { key: 'last_seen', label: 'Last seen', kind: 'ts' },
         { key: 'sensors', label: 'Sensors', class: 'wrap', format: (v) => (v ? String(v).split(',').join(', ') : '—') },
+        { key: 'traps', label: 'Trap', class: 'wrap', format: (v) => (v ? String(v).split(',').join(', ') : '—') },
+        { key: 'how', label: 'Found by', kind: 'mono' },
+        { key: 'first_session', label: 'First session', kind: 'mono', title: 'Click a row to open the session' },
       ],
-      (limit, offset) => panel(ctx, 'downloads', { limit, offset }, signal),
-      { limit: 25, empty: 'No downloads for these filters.' },
+      (limit, offset) => panel(ctx, 'downloads', { limit, offset, origin: 'true' }, signal),
+      {
+        limit: 25,
+        empty: 'No downloads for these filters.',
+        onRow: (r) => ctx.go('session', [r.first_sensor, r.first_session]),
+        canOpen: (r) => Boolean(r.first_session) && r.first_sensor !== null && r.first_sensor !== undefined,
+      },
     );
     root.append(
-      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …) or uploaded. URLs are attacker-supplied: shown as text only.'),
+      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …), the traps fetched from exploit payloads, or attackers uploaded. URLs are attacker-supplied: shown as text only. Click a file to open the first session that fetched it.'),
       grid('cols-1-1', card('Most fetched files', topEl, { sub: 'by SHA-256, among the first 500 files seen' }), card('New files over time', whenEl, { sub: 'by first sighting, per day' })),
       grid('cols-1', card('Files', list.el, { sub: 'oldest first' })),
     );

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: MIT
+"""The sensor's traps: one subpackage per protocol, each implementing :class:`honeyfarm.sensor.trap.Trap`.
+
+:data:`TRAPS` is the list the runtime starts from; adding a trap is one subpackage with a
+``build()``, one config table in :class:`honeyfarm.sensor.config.SensorConfig` and one entry here.
+"""
+
+from __future__ import annotations
+
+from honeyfarm.sensor.trap import TrapSpec
+
+# Login traps keep Cowrie's eventids; the shell their sessions run (honeyfarm.sensor.shell) emits
+# cowrie.command.*, and downloads emit cowrie.session.file_download* (honeyfarm.sensor.capture).
+_LOGIN = (
+    "cowrie.session.connect",
+    "cowrie.session.closed",
+    "cowrie.session.params",
+    "cowrie.login.success",
+    "cowrie.login.failed",
+    "cowrie.client.size",
+    "cowrie.client.var",
+    "cowrie.log.closed",
+)
+_SSH = (
+    *_LOGIN,
+    "cowrie.client.version",
+    "cowrie.client.kex",
+    "cowrie.client.fingerprint",
+    "cowrie.direct-tcpip.request",
+    "cowrie.tcpip-forward.request",
+    "cowrie.session.file_upload",
+    "cowrie.session.stdin",
+)
+
+TRAPS: tuple[TrapSpec, ...] = (
+    TrapSpec("ssh", "honeyfarm.sensor.traps.ssh", _SSH),
+    TrapSpec("telnet", "honeyfarm.sensor.traps.telnet", _LOGIN),
+    TrapSpec(
+        "http",
+        "honeyfarm.sensor.traps.http",
+        ("http.request.received", "http.login.attempt", "http.tls.clienthello"),
+    ),
+    TrapSpec(
+        "docker",
+        "honeyfarm.sensor.traps.docker",
+        (
+            "docker.request.received",
+            "docker.image.pull",
+            "docker.container.create",
+            "docker.container.start",
+            "docker.exec.create",
+            "docker.stream.input",
+        ),
+    ),
+    TrapSpec(
+        "redis",
+        "honeyfarm.sensor.traps.redis",
+        (
+            "redis.session.connect",
+            "redis.session.closed",
+            "redis.command.input",
+            "redis.login.attempt",
+            "redis.file.write",
+            "redis.script.eval",
+            "redis.module.load",
+            "redis.replication.payload",
+            "redis.replication.failed",
+        ),
+    ),
+    TrapSpec(
+        "elasticsearch",
+        "honeyfarm.sensor.traps.elasticsearch",
+        ("elasticsearch.request.received", "elasticsearch.search.query"),
+    ),
+)
