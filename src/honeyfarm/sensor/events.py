@@ -14,6 +14,8 @@ in one place, before it reaches the disk.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import secrets
 import time
 from typing import Any
@@ -38,9 +40,19 @@ def _cap(value: Any, limit: int) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    return dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def iso_now(now: float | None = None) -> str:
+    """``2026-12-07T03:04:05.123456Z``; the date part is formatted once per second (every event has one)."""
     t = time.time() if now is None else now
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    second = math.floor(t)
+    us = round((t - second) * 1e6)  # as datetime rounds: to the nearest microsecond
+    if us >= 1_000_000:
+        second, us = second + 1, 0
+    return f"{_iso_second(second)}.{us:06d}Z"
 
 
 class EventLog:

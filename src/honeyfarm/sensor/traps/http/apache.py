@@ -14,6 +14,7 @@ just before Content-Type, which comes last.
 from __future__ import annotations
 
 import email.utils
+import functools
 import html
 import random
 import re
@@ -75,8 +76,14 @@ def gzip_trailer(body: bytes) -> bytes:
     return (zlib.crc32(body) & 0xFFFFFFFF).to_bytes(4, "little") + (len(body) & 0xFFFFFFFF).to_bytes(4, "little")
 
 
+@functools.lru_cache(maxsize=4)
+def _http_date_of_second(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
+
+
 def http_date(t: float) -> str:
-    return email.utils.formatdate(t, usegmt=True)
+    """RFC 7231 date of ``t``; made once per second (every response carries one)."""
+    return _http_date_of_second(int(t))
 
 
 def normalise_path(raw: str) -> str | None:

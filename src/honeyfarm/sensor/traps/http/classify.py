@@ -183,11 +183,50 @@ def deobfuscate_lookups(text: str, rounds: int = 6) -> str:
     return text
 
 
+# The field a rule is first tried on, most selective first: one combined pattern per field tells
+# at once whether any rule keyed on it can match, so a plain `GET /` does not run 55 rules.
+_KEY_FIELDS = ("path", "query", "body", "header", "any")
+
+
+def _prefilter(rules: list[Rule], field: str) -> re.Pattern[str] | None:
+    """Any of the rules' ``field`` patterns, as one regex (None: they do not combine; try each)."""
+    flags = re.IGNORECASE | (re.MULTILINE if field == "header" else 0)
+    try:
+        return re.compile("|".join(f"(?:{r.patterns[field].pattern})" for r in rules), flags)
+    except re.error:  # e.g. a user's rule with a global inline flag or a numbered back-reference
+        return None
+
+
 class Classifier:
     """Classes and rules of one request (one instance per trap: the rules are compiled once)."""
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
+        self._order = {r.id: i for i, r in enumerate(rules)}
+        groups: dict[str, list[Rule]] = {}
+        self._unkeyed: list[Rule] = []  # method-only rules
+        for rule in rules:
+            key = next((f for f in _KEY_FIELDS if f in rule.patterns), None)
+            if key is None:
+                self._unkeyed.append(rule)
+            else:
+                groups.setdefault(key, []).append(rule)
+        self._groups = [(f, _prefilter(rs, f), rs) for f, rs in groups.items()]
+
+    def _candidates(self, rt: RequestText, everything: str) -> list[Rule]:
+        out = list(self._unkeyed)
+        for key, pat, rules in self._groups:
+            if pat is not None:
+                if key == "header":
+                    hit = pat.search(rt.headers) is not None
+                elif key == "any":
+                    hit = pat.search(everything) is not None
+                else:
+                    hit = any(pat.search(s) for s in getattr(rt, key))
+                if not hit:
+                    continue
+            out.extend(rules)
+        return out
 
     def classify(self, rt: RequestText) -> Verdict:
         v = Verdict()
@@ -207,7 +246,7 @@ class Classifier:
             v.attack.append("scanner")
         elif any(s in ua for s in CRAWLERS):
             v.attack.append("crawler")
-        for rule in self.rules:
+        for rule in sorted(self._candidates(rt, everything), key=lambda r: self._order[r.id]):  # rules' order
             if _rule_matches(rule, rt, everything):
                 v.rule.append(rule.id)
                 v.cve.extend(c for c in rule.cve if c not in v.cve)

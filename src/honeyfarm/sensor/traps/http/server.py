@@ -39,7 +39,7 @@ from honeyfarm.sensor.traps.http.classify import Classifier, RequestText, load_r
 from honeyfarm.sensor.traps.http.model import Persona, Reply, Req
 from honeyfarm.sensor.traps.http.router import RouterPersona
 from honeyfarm.sensor.traps.http.tlshello import ClientHello, parse_client_hello, peek_client_hello
-from honeyfarm.sensor.traps.http.wire import TrapHandler, handler_factory, to_response
+from honeyfarm.sensor.traps.http.wire import TrapHandler, handler_factory, plain_handler_factory, to_response
 
 # Request bodies held in memory at once over all connections (2000 connections x 1 MiB would be 2 GB);
 # past it a body is still read to its end and hashed, but only its first MIN_KEPT_BODY bytes are kept.
@@ -160,6 +160,7 @@ class HTTPTrap:
             self._ssl = server_context(*ensure_cert(state, host))
         self._listeners: list[socket.socket] = []
         self._accepting: list[asyncio.Task[None]] = []
+        self._plain: list[asyncio.AbstractServer] = []
         self._pending: set[asyncio.Task[None]] = set()
         self._body_budget = BODY_BUDGET
 
@@ -170,8 +171,20 @@ class HTTPTrap:
         privilege drop (``HTTPConfig.addresses()``) and passes the sockets in that order."""
         loop = asyncio.get_running_loop()
         n_http = len(self.cfg.listen)
+        plain = plain_handler_factory(self.server, self, **self.handler_args)
         for i, sock in enumerate(socks):
-            self._accepting.append(loop.create_task(self._accept(sock, i >= n_http)))
+            if i < n_http:  # plain HTTP: the loop's own accept path (no ClientHello to peek at first)
+                self._plain.append(await loop.create_server(plain, sock=sock, backlog=1024))
+            else:
+                self._accepting.append(loop.create_task(self._accept(sock, True)))
+
+    def open_conn(self, peer: Any, local: Any) -> Conn | None:
+        """A plain connection's state, or None when the caps refuse its address."""
+        ip = str(peer[0])
+        if not self.ctx.limiter.acquire(ip):
+            return None
+        log = SessionLog(self.ctx.events, "http", (ip, int(peer[1])), (str(local[0]), int(local[1])))
+        return Conn(self, log, log.src_ip, int(local[1]), None)
 
     async def _accept(self, lsock: socket.socket, tls: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -257,6 +270,8 @@ class HTTPTrap:
         await asyncio.gather(*self._accepting, *self._pending, return_exceptions=True)
         for s in self._listeners:
             s.close()
+        for srv in self._plain:
+            srv.close()
         self.server.pre_shutdown()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.server.shutdown(0.5), 2)
@@ -267,6 +282,8 @@ class HTTPTrap:
         """The body (at most ``max_body_bytes`` read, fewer kept when the trap-wide budget is spent),
         its size as far as read, whether it was cut off, and the sha256 of what was read."""
         cap = self.cfg.max_body_bytes
+        if not request.body_exists:  # no Content-Length, no chunked body: nothing to wait for
+            return b"", 0, False, ""
         if request.content_length is not None and request.content_length > cap:
             return b"", request.content_length, True, ""
         keep = min(cap, max(self._body_budget, MIN_KEPT_BODY))

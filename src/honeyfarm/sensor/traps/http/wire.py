@@ -30,7 +30,7 @@ from multidict import CIMultiDict
 from honeyfarm.sensor.traps.http.model import Reply
 
 if TYPE_CHECKING:
-    from honeyfarm.sensor.traps.http.server import Conn
+    from honeyfarm.sensor.traps.http.server import Conn, HTTPTrap
 
 
 class PersonaResponse(web.Response):
@@ -127,6 +127,38 @@ class TrapHandler(RequestHandler):
         resp = to_response(reply)
         resp.force_close()
         return resp
+
+
+class PlainTrapHandler(TrapHandler):
+    """A plain-HTTP connection accepted by the event loop's own server (no TLS to peek at first):
+    the connection's state is made when it arrives, after the per-address cap lets it in."""
+
+    def __init__(self, manager: web.Server, *, loop: asyncio.AbstractEventLoop, trap: HTTPTrap, **kwargs: Any) -> None:
+        super().__init__(manager, loop=loop, conn=None, **kwargs)  # type: ignore[arg-type]
+        self.hf_trap = trap
+        self.hf_refused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        conn = self.hf_trap.open_conn(transport.get_extra_info("peername"), transport.get_extra_info("sockname"))
+        if conn is None:  # over the caps: closed before a byte is read, as the accept loop does
+            self.hf_refused = True
+            transport.close()
+            return
+        self.hf_conn = conn
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if not self.hf_refused:
+            super().connection_lost(exc)
+
+
+def plain_handler_factory(server: web.Server, trap: HTTPTrap, **kwargs: Any) -> Callable[[], PlainTrapHandler]:
+    loop = asyncio.get_running_loop()
+
+    def make() -> PlainTrapHandler:
+        return PlainTrapHandler(server, loop=loop, trap=trap, **kwargs)
+
+    return make
 
 
 def handler_factory(server: web.Server, conn: Conn, **kwargs: Any) -> Callable[[], TrapHandler]:
