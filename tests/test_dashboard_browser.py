@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browserutil import READY_MS, VIEWPORT, VIEWS, launched, require_browser
+from browserutil import NAV, READY_MS, VIEWPORT, VIEWS, launched, require_browser
 from lakeutil import hf
 from webutil import Served, start_serve, stop_serve
 
@@ -635,7 +635,7 @@ def test_hostile_strings_stay_text_in_every_view(hostile: Site, browser: Any) ->
         assert w.page.get_by_text(f"http://evil.example/{XSS[0]}", exact=True).count() >= 1
         assert w.page.locator("a[href]").evaluate_all("(as) => as.map((a) => a.getAttribute('href'))") == [
             "#/overview",
-            *(f"#/{v}" for v in VIEWS),
+            *(f"#/{v}" for v in NAV),
         ]
         w.goto("sources")
         w.ready("sources")
