@@ -37,6 +37,15 @@ SSH_OPTS = [
 ]
 
 
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process (VmRSS, KiB); 0 once it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,14 +10,12 @@ MakeErrorHandler/WriteJSON) laid out by Go 1.19's net/http, written down below a
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import random
 import re
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sensorutil import SensorProc, free_port, need, run_sensor, wait_port
+from payloadserver import serve_payload
+from sensorutil import SensorProc, free_port, need, rss_kb, run_sensor, wait_port
 
 DOCKER = "/usr/bin/docker"  # Debian's docker.io client (another docker may be earlier in PATH)
 VERSION = "20.10.24+dfsg1"
@@ -35,33 +34,15 @@ MIDDLEWARE = [  # sorted, as Go writes a header map
     "Ostype: linux",
     f"Server: Docker/{VERSION} (linux)",
 ]
+PAYLOAD = b"#!/bin/sh\necho pwned-by-docker\n"
+HITS: list[str] = []  # paths the payload server was asked for
 DATE = re.compile(r"^Date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$")
-
-
-class _Payloads(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []  # noqa: RUF012 - shared by the test and the server thread
-
-    def do_GET(self) -> None:
-        _Payloads.hits.append(self.path)
-        body = b"#!/bin/sh\necho pwned-by-docker\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def payload_server() -> Iterator[int]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Payloads)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield int(srv.server_address[1])
-    srv.shutdown()
-    srv.server_close()
+    with serve_payload(PAYLOAD, HITS) as port:
+        yield port
 
 
 def overrides(port: int, **extra: Any) -> dict[str, dict[str, Any]]:
@@ -168,7 +149,7 @@ def test_docker_run_attached_logs_the_command_and_fetches_its_url(
     assert of(evs, "docker.container.start", container_id=created[0]["container_id"])
     dl = of(evs, "cowrie.session.file_download", url=url)[0]
     assert dl["trap"] == "docker" and dl["request"] == "containers/create" and dl["sha256"]
-    assert "/x.sh" in _Payloads.hits
+    assert "/x.sh" in HITS
     ps = cli(port, tmp_path, "ps", "-a", "-q").stdout.decode().split()
     assert created[0]["container_id"][:12] not in ps  # --rm: removed once it "exited"
     ident = cli(port, tmp_path, "run", "--rm", "nginx", "sh", "-c", "id && uname -r; echo done")
@@ -420,17 +401,10 @@ def test_fuzz_api_bodies_never_get_a_server_error(trap: tuple[SensorProc, int]) 
     assert sp.proc is not None and sp.proc.poll() is None
 
 
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def test_flood_of_connections_leaves_the_sensor_up(trap: tuple[SensorProc, int]) -> None:
     sp, port = trap
     assert sp.proc is not None
-    before = _rss_kb(sp.proc.pid)
+    before = rss_kb(sp.proc.pid)
     socks: list[socket.socket] = []
     started = time.monotonic()
     for i in range(400):  # held open at once: idle, half a request, a whole one
@@ -443,7 +417,7 @@ def test_flood_of_connections_leaves_the_sensor_up(trap: tuple[SensorProc, int])
     assert raw(port, b"GET /_ping HTTP/1.0\r\n\r\n").endswith(b"OK")
     for s in socks:
         s.close()
-    during = _rss_kb(sp.proc.pid)
+    during = rss_kb(sp.proc.pid)
     print(f"flood: 400 connections in {time.monotonic() - started:.2f}s, RSS {before} -> {during} kB")
     assert sp.proc.poll() is None
     assert during - before < 64 * 1024

