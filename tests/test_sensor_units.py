@@ -662,3 +662,34 @@ def test_find_log_refuses_path_like_ids(tmp_path: Path) -> None:
     log = TTYLog(tmp_path / "tty", "0123456789ab", 80, 24, 4096, {})
     log.close()
     assert find_log(tmp_path, "0123456789ab") == log.path
+
+
+def test_lone_surrogates_are_escaped_so_the_event_ingests(event_log: Callable[..., EventLog], tmp_path: Path) -> None:
+    """A JSON body with "\\ud800" (or bytes decoded with surrogateescape) gives Python strings a strict JSON
+    reader refuses; the event keeps the text, escaped, and ingests instead of going to dead-letter."""
+    from honeyfarm.config import Config
+    from honeyfarm.pipeline import ingest
+
+    log = event_log(limit=64)
+    long = "\udcff" * 100  # past the fast path: capped after escaping
+    log.emit("redis.command.input", command="SET x \ud800y", query={"k\udc80": ["\udfff"]}, long=long, ok="é")
+    rec = last_record(log)
+    assert rec["command"] == "SET x \\ud800y" and rec["query"] == {"k\\udc80": ["\\udfff"]} and rec["ok"] == "é"
+    assert rec["long"] == ("\\udcff" * 100)[:64]
+    cur = log.spool.current
+    assert cur is not None
+    log.spool.sync()
+    result = ingest([str(cur)], Config(), tmp_path / "lake", force_format="honeyfarm")
+    assert (result.ingested, result.dead_letter) == (1, 0)
+
+
+def test_event_times_are_datetimes_own_formatting() -> None:
+    import datetime as dt
+
+    from honeyfarm.sensor.events import iso_now
+
+    rng = random.Random(7)
+    times = [rng.uniform(0, 2e9) for _ in range(20000)]
+    times += [s + f for s in (0, 1765076645) for f in (0.0, 0.0000005, 0.0000015, 0.9999995, 0.9999999, 0.5)]
+    for t in times:
+        assert iso_now(t) == dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), t

@@ -24,17 +24,31 @@ from honeyfarm.sensor.config import IdentityConfig
 from honeyfarm.sensor.spool import Spool
 
 
+def _text(value: str) -> str:
+    """``value`` as text every JSON reader takes: a lone surrogate (from a JSON ``"\\ud800"`` an
+    attacker sent, or bytes decoded with surrogateescape) is written as the escape ``\\ud800``,
+    since a JSON line holding one is refused at ingest (dead-letter) by strict readers."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _cap(value: Any, limit: int) -> Any:
     """Cap attacker-controlled values at ``limit`` UTF-8 bytes (not characters)."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "backslashreplace")
     if isinstance(value, str):
+        value = _text(value)
         if len(value) * 4 <= limit:  # fast path: cannot exceed the cap
             return value
-        raw = value.encode("utf-8", "surrogatepass")
+        raw = value.encode("utf-8")
         return value if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
     if isinstance(value, dict):
-        return {str(k)[:256]: _cap(v, limit) for k, v in list(value.items())[:256]}
+        return {_text(str(k)[:256]): _cap(v, limit) for k, v in list(value.items())[:256]}
     if isinstance(value, (list, tuple)):
         return [_cap(v, limit) for v in value[:256]]
     return value
