@@ -12,7 +12,7 @@ UV     := $(UV_DIR)/bin/uv
 # The dashboard's front-end assets (JS, CSS, fonts, world map) from the npm registry.
 WEB_STAMP := src/honeyfarm/views/web/static/vendor/.built
 
-.PHONY: install lock web demo test bench bench-sensor bench-traps bench-stall bench-dashboard screenshots lint system-deps clean
+.PHONY: install lock web demo demo-deps test bench bench-sensor bench-traps bench-stall bench-scan bench-dashboard screenshots lint system-deps clean
 
 install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv $(WEB_STAMP)
 
@@ -46,7 +46,12 @@ $(ASN_DIR)/asn-ipv4-num.csv: | $(STAMP)
 system-deps:
 	scripts/install-system-deps.sh
 
-demo: install
+# The demo scans what its traps catch: libmagic (file types) and clamd (ClamAV), from Debian when missing.
+# Best effort: without clamd the demo says so and scans with YARA alone.
+demo-deps:
+	-HONEYFARM_APT_PACKAGES="libmagic1 clamav clamav-daemon" scripts/install-system-deps.sh
+
+demo: install demo-deps
 	$(BIN)/honeyfarm demo
 
 test: install system-deps
@@ -66,6 +71,10 @@ bench-traps: install system-deps
 # The sensor's event loop under GEX-8192 + floods + hydra, with and without its remedies (needs root).
 bench-stall: install system-deps
 	$(BIN)/python bench/sensor_stall.py
+
+# honeyfarm scan (YARA + ClamAV) vs the yara and clamdscan CLIs; VirusTotal's queue at the quota.
+bench-scan: install system-deps
+	$(BIN)/python bench/scan.py
 
 # Every view at 10M events (builds and caches the lake under bench/out/ on first use).
 bench-dashboard: install

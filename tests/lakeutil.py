@@ -32,7 +32,15 @@ def query(lake: Path, sql: str) -> list[tuple[Any, ...]]:
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment for a CLI subprocess: no lake/config/colour settings leaking in, a wide terminal."""
     env = dict(os.environ)
-    for k in ("HONEYFARM_LAKE", "HONEYFARM_CONFIG", "FORCE_COLOR", "NO_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE"):
+    for k in (
+        "HONEYFARM_LAKE",
+        "HONEYFARM_CONFIG",
+        "FORCE_COLOR",
+        "NO_COLOR",
+        "CLICOLOR_FORCE",
+        "TTY_COMPATIBLE",
+        "VT_API_KEY",
+    ):
         env.pop(k, None)
     env["COLUMNS"] = "250"
     env.update(extra)

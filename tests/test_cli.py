@@ -386,6 +386,14 @@ def test_demo_live_runs_the_real_traps_and_ingests_their_spool(tmp_path: Path) -
     # the captured payload is in the sensor's content-addressed store
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     assert (tmp_path / "D" / "live" / "spool" / "downloads" / sha[:2] / sha).read_bytes() == PAYLOAD
+    # ... shipped to the demo's central store, and scanned from there (YARA and the demo's own clamd)
+    assert (tmp_path / "D" / "live" / "objects" / "files" / "sha256" / sha[:2] / sha).read_bytes() == PAYLOAD
+    assert "yara: 1 malicious" in out and "clamav: 1 malicious" in out, out[-3000:]
+    assert "virustotal: skipped: no API key (set $VT_API_KEY" in out
+    files = json.loads(ok(hf("report", "malware-files", *lake, cwd=tmp_path)))
+    row = next(r for r in files if r["sha256"] == sha)
+    assert (row["status"], row["verdict"]) == ("scanned", "malicious"), row
+    assert row["family"] == "Honeyfarm.Unix.Dropper.FetchChmodRun-1.UNOFFICIAL"  # ClamAV names it before YARA
 
 
 def _strict_json(text: str) -> Any:

@@ -29,6 +29,7 @@ COMMANDS = (
     "eventids",
     "geoip",
     "ship",
+    "scan",
 )
 
 

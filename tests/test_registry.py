@@ -19,7 +19,7 @@ from honeyfarm.eventids import EVENT_IDS, HONEYPOTS, describe, honeypot_of
 from honeyfarm.formats import FORMATS, registry
 from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
-from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, Column
+from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, FILE_COLUMNS, SCAN_COLUMNS, Column
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -179,7 +179,15 @@ def _doc_columns(heading: str) -> list[list[str]]:
     return table_rows(section((DOCS / "schema.md").read_text(encoding="utf-8"), heading))
 
 
-@pytest.mark.parametrize(("heading", "columns"), [("`events`", EVENT_COLUMNS), ("`dead_letter`", DEAD_LETTER_COLUMNS)])
+@pytest.mark.parametrize(
+    ("heading", "columns"),
+    [
+        ("`events`", EVENT_COLUMNS),
+        ("`dead_letter`", DEAD_LETTER_COLUMNS),
+        ("`files`", FILE_COLUMNS),
+        ("`scans`", SCAN_COLUMNS),
+    ],
+)
 def test_docs_schema_documents_every_column_with_its_type(heading: str, columns: tuple[Column, ...]) -> None:
     rows = _doc_columns(heading)
     documented = {r[0]: r for r in rows}

@@ -336,9 +336,15 @@ def ship(
         scfg = found if isinstance(found, ShipConfig) else ShipConfig()
         if ship_config is not None:
             scfg = load_ship_config(ship_config)
-        shipper = Shipper(scfg, spool_dir=cfg.sensor.spool.dir, sensor_name=cfg.sensor.identity.name)
+        shipper = Shipper(
+            scfg,
+            spool_dir=cfg.sensor.spool.dir,
+            sensor_name=cfg.sensor.identity.name,
+            files_dir=cfg.sensor.downloads.dir,
+        )
         try:
-            where = " ".join([str(shipper.spool_dir / "events"), *scfg.globs])
+            files = [str(shipper.files_dir)] if scfg.ship_files else []
+            where = " ".join([str(shipper.spool_dir / "events"), *scfg.globs, *files])
             err.print(f"honeyfarm ship: {where} -> {shipper.store.describe()}", markup=False)
             finished = shipper.run(stop.is_set, stop.wait, once)
         finally:
@@ -347,14 +353,90 @@ def ship(
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
     s = shipper.stats
-    err.print(f"shipped {s.shipped_files} file(s), {s.shipped_bytes:,} bytes; {s.pending_files} pending", markup=False)
+    err.print(
+        f"shipped {s.shipped_files} file(s), {s.shipped_bytes:,} bytes; {s.pending_files} pending; "
+        f"{s.shipped_blobs} captured file(s) uploaded, {s.existing_blobs} already stored",
+        markup=False,
+    )
     if once and not finished:
         raise typer.Exit(75)
+
+
+@app.command(cls=Command)
+def scan(
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    once: Annotated[bool, typer.Option("--once", help="One pass over the central store, then exit (default).")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Pass after pass ([scan] follow_interval_seconds) until interrupted.")
+    ] = False,
+    source: Annotated[
+        Optional[str],  # noqa: UP045  (typer needs Optional here)
+        typer.Option("--from", metavar="DIR|s3://BUCKET", help="Central store to read (default: the [ship] store)."),
+    ] = None,
+    engine: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--engine", metavar="NAME", help="Only this engine (yara, clamav, virustotal); repeatable."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Identify and scan captured files (YARA, ClamAV, VirusTotal); verdicts go to the lake's scans table."""
+    import json
+    import logging
+    import signal
+    import threading
+
+    from honeyfarm.collect.objectstore import StoreError, TransientStoreError
+    from honeyfarm.lake.store import Lake, LakeBusy
+    from honeyfarm.malware.run import build_scanner, source_config, summary_lines
+    from honeyfarm.malware.run import follow as follow_passes
+
+    if once and follow:
+        raise fail("error: --once and --follow exclude each other", 2)
+    names = tuple(engine or ("yara", "clamav", "virustotal"))
+    if bad := [n for n in names if n not in ("yara", "clamav", "virustotal")]:
+        raise fail(f"error: unknown engine {bad[0]!r} (yara, clamav, virustotal)", 2)
+    cfg = _config(config)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="honeyfarm scan: %(message)s")
+    root = resolve_lake(cfg, lake)
+    try:
+        built = build_scanner(
+            cfg.scan, source_config(cfg.ship, source), Lake(root, cfg.lake), engines=names, threads=cfg.ingest.threads
+        )
+    except (ValueError, OSError) as exc:
+        raise fail(f"error: {exc}", 1) from None
+    err.print(f"honeyfarm scan: {built.scanner.central.describe()} -> {root}", markup=False)
+
+    def report(stats: object) -> None:
+        from honeyfarm.malware.scanner import PassStats
+
+        assert isinstance(stats, PassStats)
+        if as_json:
+            _stdout().print_json(json.dumps({**stats.as_dict(), "not_used": built.notes}))
+        else:
+            for line in summary_lines(stats, built.notes):
+                _stdout().print(line, markup=False, highlight=False)
+
+    try:
+        if follow:
+            stop = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            follow_passes(built.scanner, cfg.scan.follow_interval_seconds, stop, report)
+        else:
+            report(built.scanner.run_pass())
+    except LakeBusy as exc:
+        raise fail(f"error: {exc}", 75) from None
+    except TransientStoreError as exc:
+        raise fail(f"error: central store unavailable, nothing lost (run again): {exc}", 75) from None
+    except StoreError as exc:
+        raise fail(f"error: {exc}", 1) from None
 
 
 #: ``honeyfarm --help`` lists the commands in this order (cli_lake registers its own on import, first).
 COMMAND_ORDER = (
     "ingest", "query", "report", "demo", "sensor", "serve", "replay", "compact", "formats", "eventids", "geoip", "ship",
+    "scan",
 )  # fmt: skip
 _named = [(c.name or getattr(c.callback, "__name__", ""), c) for c in app.registered_commands]
 app.registered_commands[:] = [

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from honeyfarm.analysis.names import PANEL_NAMES, TRAP_PANEL_NAMES
+from honeyfarm.analysis.names import MALWARE_PANEL_NAMES, PANEL_NAMES, TRAP_PANEL_NAMES
 from honeyfarm.cli_common import Command, ConfigOpt, CsvOpt, JsonOpt, LakeOpt, app, fail, lake_to_read, load, stdout
 
 #: What ``--limit 0`` ("no limit") asks the panels for: more rows than any lake holds.
@@ -75,7 +75,9 @@ def report(
     panel: Annotated[
         Optional[str],  # noqa: UP045
         typer.Argument(
-            metavar="PANEL", help=f"One of: {', '.join(PANEL_NAMES + TRAP_PANEL_NAMES)} (default: a summary)."
+            metavar="PANEL",
+            help=f"One of: {', '.join(PANEL_NAMES + TRAP_PANEL_NAMES + MALWARE_PANEL_NAMES)}, or `malware` for "
+            "all malware panels (default: a summary).",
         ),
     ] = None,
     since: Annotated[
@@ -102,16 +104,19 @@ def report(
     as_csv: CsvOpt = False,
 ) -> None:
     """Report panels over the lake (overview, top-*, timeline, ..., downloads, eventids, and the exploit traps')."""
+    from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
     from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
     from honeyfarm.analysis.traps import TRAP_PANELS
     from honeyfarm.lake.store import Lake
     from honeyfarm.views.render import dumps_json, write_json
+    from honeyfarm.views.web.catalog import catalog
 
-    known = {**PANELS, **TRAP_PANELS}
+    known = {**PANELS, **TRAP_PANELS, **MALWARE_PANELS}
+    group = {None: list(SUMMARY_PANELS), "malware": list(MALWARE_PANELS)}  # names that print several panels
     cfg = load(config)
-    if panel is not None and panel not in known:
-        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}", 2)
-    if as_csv and panel is None:
+    if panel not in known and panel not in group:
+        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}, malware", 2)
+    if as_csv and panel in group:
         raise fail("--csv needs one panel name", 2)
     if limit is not None and limit < 0:
         raise fail(f"error: --limit must be 0 (no limit) or more, not {limit}", 2)
@@ -128,19 +133,21 @@ def report(
         countries=tuple(c.upper() for c in country or ()), honeypots=tuple(honeypot or ()),
     )  # fmt: skip
     con = Lake(lake_to_read(cfg, lake, config), cfg.lake).connect(cfg.ingest.threads)
-    names = [panel] if panel else list(SUMMARY_PANELS)
+    names = group.get(panel) or [str(panel)]
     results = {}
     for name in names:
         p = known[name]
         kwargs: dict[str, object] = {"limit": p.default_limit if limit is None else limit or NO_LIMIT}
         if name == "timeline":
             kwargs.update(bucket=bucket, by_country=by_country)
+        if name == "malware-sensors":  # region, exposure and cost: the lake's sensor identities and [fleet]
+            kwargs["facts"] = catalog(con, cfg.fleet)
         try:
             results[name] = p.func(con, filters, **kwargs)
         except ValueError as exc:
             raise fail(str(exc), 2) from None
     if as_json:
-        if panel:
+        if panel in known:
             write_json(results[panel], sys.stdout)
         else:
             body = {k: v.to_pylist() for k, v in results.items()}
@@ -157,14 +164,14 @@ def compact(
     min_files: Annotated[int, typer.Option(metavar="N", help="Compact partitions with at least this many files.")] = 2,
 ) -> None:
     """Merge each date partition's small files into one (crash-safe)."""
-    from honeyfarm.lake.store import Lake
+    from honeyfarm.lake.store import TABLES, Lake
 
     cfg = load(config)
     lk = Lake(lake_to_read(cfg, lake, config), cfg.lake)
     with lk.writer():
         con = lk.connect(cfg.ingest.threads, cfg.ingest.memory_limit)
         n = 0
-        for table in ("events", "dead_letter"):
+        for table in TABLES:
             for d in lk.partitions(table):
                 n += lk.compact(con, table, d, min_files)
         lk.sync_rollups(con)

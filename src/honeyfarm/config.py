@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from honeyfarm.collect.ship_config import ShipConfig
 from honeyfarm.collect.ship_config import resolve_relative as _resolve_ship
+from honeyfarm.malware.config import ScanConfig
+from honeyfarm.malware.config import resolve_relative as _resolve_scan
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.config import resolve_relative as _resolve_sensor
 from honeyfarm.timewindow import DEFAULT_MAX_FUTURE_SECONDS, DEFAULT_MIN, EARLIEST, TimeWindow
@@ -142,6 +144,7 @@ class Config(_Strict):
     geoip: GeoIPConfig = GeoIPConfig()
     remote: RemoteConfig = RemoteConfig()
     ship: ShipConfig = ShipConfig()
+    scan: ScanConfig = ScanConfig()
     sensor: SensorConfig = SensorConfig()
     serve: ServeConfig = ServeConfig()
     fleet: FleetConfig = FleetConfig()
@@ -199,6 +202,7 @@ def _resolve_relative(cfg: Config, base: Path) -> Config:
             "geoip": geo,
             "sensor": _resolve_sensor(cfg.sensor, base),
             "ship": _resolve_ship(cfg.ship, base),
+            "scan": _resolve_scan(cfg.scan, base),
             "serve": _resolve_serve(cfg.serve, base),
         }
     )

@@ -88,6 +88,46 @@ DEAD_LETTER_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: Columns of the ``files`` table: one row per file found in the central content store (issue 13), written
+#: once by ``honeyfarm scan`` when it first identifies the file. Partitioned by the date of ``identified_at``.
+FILE_COLUMNS: tuple[Column, ...] = (
+    Column("sha256", "VARCHAR", "file.hash.sha256", "SHA-256 of the file; its name in the content store."),
+    Column("size", "BIGINT", "file.size", "Size in bytes."),
+    Column("md5", "VARCHAR", "file.hash.md5", "MD5 (for threat-intel lookups; never an identity)."),
+    Column("sha1", "VARCHAR", "file.hash.sha1", "SHA-1."),
+    Column("tlsh", "VARCHAR", "file.hash.tlsh", "TLSH fuzzy hash; NULL for files too short or uniform."),
+    Column("magic", "VARCHAR", "file.type (non-ECS)", "libmagic's description of the content."),
+    Column("mime", "VARCHAR", "file.mime_type", "MIME type from libmagic."),
+    Column("file_format", "VARCHAR", "file.type", "`ELF`, `PE`, `script`, `archive`, `data`, ..."),
+    Column("arch", "VARCHAR", "file.elf.header.machine", "ELF/PE machine (`x86-64`, `ARM`, `MIPS`, ...)."),
+    Column("store_key", "VARCHAR", "file.path", "Object key in the central store (`files/sha256/<aa>/<sha256>`)."),
+    Column("stored_at", "TIMESTAMP", "file.created", "When the object reached the central store (UTC), if known."),
+    Column("identified_at", "TIMESTAMP", "event.ingested", "When `honeyfarm scan` identified the file (UTC)."),
+    Column("error", "VARCHAR", "error.message", "Why the file could not be read or identified fully; NULL if fine."),
+)
+
+#: Columns of the ``scans`` table: one row per engine verdict; a re-scan adds rows, history is kept.
+#: Partitioned by the date of ``scanned_at``; ``scan_id`` is the dedup key.
+SCAN_COLUMNS: tuple[Column, ...] = (
+    Column("scan_id", "VARCHAR", "event.id", "Stable id of (sha256, engine, engine_version, scanned_at)."),
+    Column("sha256", "VARCHAR", "file.hash.sha256", "The file judged."),
+    Column("engine", "VARCHAR", "observer.product", "`yara`, `clamav` or `virustotal`."),
+    Column("engine_version", "VARCHAR", "observer.version", "Engine and rule/signature set version."),
+    Column(
+        "verdict",
+        "VARCHAR",
+        "event.outcome (non-ECS)",
+        "`malicious`, `suspicious`, `clean`, `unknown` or `error: <reason>`.",
+    ),
+    Column("label", "VARCHAR", "threat.software.name", "Family or signature name."),
+    Column("detections", "INTEGER", "(none)", "Engines that flagged it (VirusTotal) or rules matched (YARA)."),
+    Column("total", "INTEGER", "(none)", "Engines asked (VirusTotal), rules loaded (YARA), 1 (ClamAV)."),
+    Column("rules", "VARCHAR[]", "rule.name", "YARA rule or ClamAV signature names that matched."),
+    Column("detail", "VARCHAR", "(none)", "Engine-specific JSON (e.g. VirusTotal per-engine names)."),
+    Column("scanned_at", "TIMESTAMP", "event.created", "When the engine answered (UTC)."),
+)
+
+
 def create_table_sql(name: str, columns: tuple[Column, ...]) -> str:
     """``CREATE TABLE`` statement with the given columns (used for empty views)."""
     cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)

@@ -2,7 +2,8 @@
 """Panel names, importable without DuckDB/pyarrow (the CLI's help text and the sensor use it).
 
 ``tests/test_panels.py`` checks that this list and :data:`honeyfarm.analysis.panels.PANELS` agree,
-``tests/test_views_traps.py`` the trap panels' list and :data:`honeyfarm.analysis.traps.TRAP_PANELS`.
+``tests/test_views_traps.py`` the trap panels' list and :data:`honeyfarm.analysis.traps.TRAP_PANELS`,
+``tests/test_malware_views.py`` the malware panels' list and :data:`honeyfarm.analysis.malware.PANELS`.
 """
 
 from __future__ import annotations
@@ -33,4 +34,13 @@ TRAP_PANEL_NAMES: tuple[str, ...] = (
     "docker-commands",
     "elasticsearch-queries",
     "payload-urls",
+)
+
+#: The malware panels (:data:`honeyfarm.analysis.malware.PANELS`); ``honeyfarm report malware`` prints them all.
+MALWARE_PANEL_NAMES: tuple[str, ...] = (
+    "malware-families",
+    "malware-files",
+    "malware-sources",
+    "malware-timeline",
+    "malware-sensors",
 )

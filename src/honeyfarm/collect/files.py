@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,15 @@ HEAD_BYTES = 4096
 TAIL_BYTES = 256
 #: Files whose names end like this are skipped when a directory is expanded.
 _SKIP_SUFFIXES = (".md", ".sqlite", ".db", ".parquet", ".tmp", ".partial", ".lock")
+#: Captured files shipped to the object store (``<files_prefix>/sha256/<aa>/<sha256>``, see
+#: :mod:`honeyfarm.collect.ship_files`): attackers' binaries, never logs. Matched by shape, not by
+#: prefix, so ingest of a store root skips them whatever ``files_prefix`` is.
+_CONTENT_KEY = re.compile(r"(?:^|/)sha256/([0-9a-f]{2})/\1[0-9a-f]{62}$")
+
+
+def is_content_key(key: str) -> bool:
+    """Whether a path or object key is a captured file in a shipped content store (skipped by ingest)."""
+    return _CONTENT_KEY.search(key.replace(os.sep, "/")) is not None
 
 
 class InputError(Exception):
@@ -53,7 +63,7 @@ def expand_paths(args: list[str]) -> list[Path]:
             matches = sorted(glob.glob(arg, recursive=True))
             if not matches:
                 raise InputError(f"no file matches {arg}")
-            candidates = [Path(m) for m in matches]
+            candidates = [Path(m) for m in matches if not is_content_key(m)]
         else:
             candidates = [Path(arg)]
         for p in candidates:
@@ -61,8 +71,13 @@ def expand_paths(args: list[str]) -> list[Path]:
                 for root, dirs, files in os.walk(p):
                     dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                     for name in sorted(files):
-                        if not name.startswith(".") and not name.endswith(_SKIP_SUFFIXES):
-                            out[Path(root) / name] = None
+                        path = Path(root) / name
+                        if (
+                            not name.startswith(".")
+                            and not name.endswith(_SKIP_SUFFIXES)
+                            and not is_content_key(str(path))
+                        ):
+                            out[path] = None
             elif p.is_file():
                 out[p] = None
             elif not p.exists():

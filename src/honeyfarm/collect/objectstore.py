@@ -63,6 +63,8 @@ class Blob:
     md5: str
     sha256: str
     metadata: dict[str, str]
+    #: Raw captured files (:mod:`honeyfarm.collect.ship_files`) go up as ``application/octet-stream``.
+    content_type: str = "application/gzip"
 
 
 def describe(path: Path) -> tuple[int, str, str]:
@@ -96,6 +98,10 @@ class ObjectStore(Protocol):
         """Human-readable location, e.g. ``s3://bucket/prefix``."""
         ...
 
+    def stat(self, key: str) -> dict[str, Any] | None:
+        """``{"size": int, "sha256": str | None}`` of the object at ``key``, or ``None`` if there is none."""
+        ...
+
 
 class LocalStore:
     """A directory: ``<root>/<key>``, written to a temporary name, fsynced, renamed, re-read."""
@@ -111,7 +117,9 @@ class LocalStore:
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
             tmp = dst.parent / f".{dst.name}.{uuid.uuid4().hex}.tmp"
-            with blob.path.open("rb") as src, tmp.open("wb") as out:
+            # 0o644 at most (umask may tighten it): stored objects include captured malware, never executable.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            with blob.path.open("rb") as src, os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(src, out, CHUNK)
                 out.flush()
                 os.fsync(out.fileno())
@@ -124,6 +132,21 @@ class LocalStore:
             raise TransientStoreError(f"local object store {self.root}: {exc}") from None
         if size != blob.size or sha != blob.sha256:
             raise TransientStoreError(f"{dst}: stored copy differs from the source (size {size} != {blob.size})")
+
+    def stat(self, key: str) -> dict[str, Any] | None:
+        """A directory keeps no metadata, so the sha256 is that of the stored bytes (re-hashed)."""
+        path = self.root / key
+        try:
+            if not path.is_file() or path.is_symlink():
+                return None
+            size, _, sha = describe(path)
+        except FileNotFoundError:
+            return None
+        except PermissionError as exc:
+            raise StoreError(f"cannot read the local object store {self.root}: {exc}") from None
+        except OSError as exc:
+            raise TransientStoreError(f"local object store {self.root}: {exc}") from None
+        return {"size": size, "sha256": sha}
 
 
 # S3 error codes that no retry will fix. Everything else (5xx, SlowDown, RequestTimeout,
@@ -220,7 +243,7 @@ class S3Store:
                     self.client.put_object(
                         Bucket=self.bucket, Key=key, Body=body, ContentLength=blob.size,
                         ContentMD5=base64.b64encode(bytes.fromhex(blob.md5)).decode(),
-                        ContentType="application/gzip", Metadata=blob.metadata,
+                        ContentType=blob.content_type, Metadata=blob.metadata,
                     )  # fmt: skip
                 etag = blob.md5
             head = self.client.head_object(Bucket=self.bucket, Key=key)
@@ -235,10 +258,27 @@ class S3Store:
         if self.verify_etag and got_etag != etag:
             raise TransientStoreError(f"{key}: stored ETag {got_etag!r} != expected {etag!r}")
 
+    def stat(self, key: str) -> dict[str, Any] | None:
+        """HEAD: size and our ``sha256`` metadata (``None`` when the object was not stored by us)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            if code in ("404", "NoSuchKey", "NotFound") or status == 404:
+                return None
+            raise self._classify(exc, key) from exc
+        except Exception as exc:
+            raise self._classify(exc, key) from exc
+        meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
+        return {"size": int(head.get("ContentLength", -1)), "sha256": meta.get("sha256")}
+
     def _put_multipart(self, key: str, blob: Blob) -> str:
         """Parts with Content-MD5 each; returns the ETag S3 computes (MD5 of the part MD5s, ``-N``)."""
         up = self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=key, ContentType="application/gzip", Metadata=blob.metadata
+            Bucket=self.bucket, Key=key, ContentType=blob.content_type, Metadata=blob.metadata
         )
         upload_id = up["UploadId"]
         digests: list[bytes] = []
@@ -309,15 +349,23 @@ def spool_key(prefix: str, path: Path, suffix: str = "") -> str | None:
 
 
 class ShipState:
-    """``{"version": 1, "shipped": {key: {source, sha256, bytes, object_sha256, at}}}``, replaced atomically."""
+    """``{"version": 1, "shipped": {key: {source, sha256, bytes, object_sha256, at}}, "files": {...}}``.
+
+    Replaced atomically. ``files`` (sha256 -> {key, source, bytes, at, existed}) lists the captured
+    files of the sensor's content store already in the store (:mod:`honeyfarm.collect.ship_files`);
+    it is kept apart from ``shipped`` so a log file never counts as shipped because a captured file
+    had the same bytes. Older state files simply have no ``files``.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.shipped: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
         if path.exists():
             try:
                 data = json.loads(path.read_bytes())
                 self.shipped = dict(data["shipped"])
+                self.files = dict(data.get("files", {}))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise ShipError(f"shipped-state file {path} is unreadable ({exc}); move it aside to re-ship") from None
         self.digests = {e["sha256"] for e in self.shipped.values()}
@@ -327,8 +375,16 @@ class ShipState:
         self.digests.add(entry["sha256"])
         self.save()
 
+    def record_file(self, sha256: str, entry: dict[str, Any]) -> None:
+        """A captured file is in the store; not saved yet (the caller batches :meth:`save`)."""
+        self.files[sha256] = entry
+
     def prune(self, now: float) -> None:
-        """Forget entries whose source is gone for a day (the state file stays small)."""
+        """Forget entries whose source is gone for a day (the state file stays small).
+
+        A captured file the sensor evicted and later catches again costs one ``stat`` of the
+        store, not an upload.
+        """
         drop = [
             k
             for k, e in self.shipped.items()
@@ -336,10 +392,17 @@ class ShipState:
         ]
         for k in drop:
             del self.shipped[k]
+        gone = [
+            k for k, e in self.files.items() if now - e.get("at", now) > _PRUNE_AFTER and not Path(e["source"]).exists()
+        ]
+        for k in gone:
+            del self.files[k]
         if drop:
             self.digests = {e["sha256"] for e in self.shipped.values()}
+        if drop or gone:
             self.save()
 
     def save(self) -> None:
-        body = json.dumps({"version": 1, "shipped": self.shipped}, indent=0, sort_keys=True).encode()
+        data = {"version": 1, "shipped": self.shipped, "files": self.files}
+        body = json.dumps(data, indent=0, sort_keys=True).encode()
         atomic_write_bytes(self.path, body)

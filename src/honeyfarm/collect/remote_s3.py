@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from honeyfarm.collect.files import GZIP_MAGIC, ZSTD_MAGIC, StagedSource, digest
+from honeyfarm.collect.files import GZIP_MAGIC, ZSTD_MAGIC, StagedSource, digest, is_content_key
 from honeyfarm.config import RemoteConfig
 from honeyfarm.lake.durable import atomic_write_bytes
 
@@ -190,9 +190,9 @@ def parse_s3_url(url: str) -> tuple[str, str, str | None]:
 
 
 def skipped_key(key: str) -> bool:
-    """Directory markers, hidden names and non-log files, like a local directory walk skips them."""
+    """Directory markers, hidden names, non-log files and shipped captured files, like a local walk skips them."""
     name = key.rsplit("/", 1)[-1]
-    return not name or name.startswith(".") or name.endswith(SKIP_SUFFIXES)
+    return not name or name.startswith(".") or name.endswith(SKIP_SUFFIXES) or is_content_key(key)
 
 
 def staged_objects(

@@ -33,6 +33,11 @@ Which files are closed:
   same key and is recognised as shipped by its digest. Files already gzipped
   are uploaded as they are.
 
+* the sensor's captured files (``ship_files``; its content store,
+  ``<files_dir>/<aa>/<sha256>``): complete by construction, shipped raw after the
+  events of each pass to ``<files_prefix>/sha256/<aa>/<sha256>``, once per content
+  across all sensors; see :mod:`honeyfarm.collect.ship_files`.
+
 One object per file, no concatenation: the sensor already batches by size and
 time (``spool.rotate_bytes`` / ``rotate_seconds``), and a key that depends on
 one file only stays deterministic whatever was closed when; a batch of several
@@ -76,6 +81,7 @@ from honeyfarm.collect.objectstore import (
     spool_key,
 )
 from honeyfarm.collect.ship_config import ShipConfig, resolve_relative
+from honeyfarm.collect.ship_files import BlobCandidate, ContentShipper
 from honeyfarm.lake.durable import durable_move
 
 log = logging.getLogger(__name__)
@@ -100,6 +106,11 @@ class ShipStats:
     failures: int = 0
     last_error: str | None = None
     keys: list[str] = field(default_factory=list)
+    #: Captured files (the content store): uploaded, found already stored (another sensor's), waiting.
+    shipped_blobs: int = 0
+    shipped_blob_bytes: int = 0
+    existing_blobs: int = 0
+    pending_blobs: int = 0
 
 
 class Shipper:
@@ -114,7 +125,9 @@ class Shipper:
         store: ObjectStore | None = None,
         on_shipped: Callable[[Path], None] | None = None,
         clock: Callable[[], float] = time.time,
+        files_dir: Path | None = None,
     ) -> None:
+        """``files_dir``: the sensor's content store (``sensor.downloads.dir``) unless ``cfg.files_dir`` is set."""
         self.cfg = cfg
         self.spool_dir = Path(cfg.spool_dir or spool_dir or "./honeyfarm-spool")
         self.sensor_name = cfg.sensor_name or sensor_name
@@ -132,6 +145,12 @@ class Shipper:
         self.state = ShipState(self.state_path)
         shutil.rmtree(self.staging, ignore_errors=True)  # leftovers of a killed run
         self.store = store or make_store(cfg)
+        self.files_dir = Path(cfg.files_dir or files_dir or self.spool_dir / "downloads")
+        self.content = (
+            ContentShipper(self.files_dir, cfg.files_prefix, self.sensor_name, self.store, self.state, clock)
+            if cfg.ship_files
+            else None
+        )
 
     def _acquire_lock(self) -> None:
         lock = self.state_path.with_name(self.state_path.name + ".lock").open("ab")
@@ -227,8 +246,22 @@ class Shipper:
             self._ship_one(c)
             self.stats.pending_files -= 1
             self.stats.unshipped_bytes -= c.size
+        if self.content is not None:  # after the events: they are what the spool's quota may drop
+            blobs = self.content.scan()
+            self.stats.pending_blobs = len(blobs)
+            if not self.content.ship_all(blobs, should_stop, self._blob_done):
+                return False
+            self.stats.pending_blobs = 0  # the rest were damaged or evicted: logged, not waiting
         self.state.prune(self.clock())
         return True
+
+    def _blob_done(self, c: BlobCandidate, uploaded: bool) -> None:
+        self.stats.pending_blobs -= 1
+        if uploaded:
+            self.stats.shipped_blobs += 1
+            self.stats.shipped_blob_bytes += c.size
+        else:
+            self.stats.existing_blobs += 1
 
     def _ship_one(self, c: Candidate) -> None:
         self.staging.mkdir(parents=True, exist_ok=True)
@@ -371,6 +404,7 @@ async def run_shipper(
     spool_dir: Path | None = None,
     sensor_name: str = "sensor-1",
     on_shipped: Callable[[Path], None] | None = None,
+    files_dir: Path | None = None,
 ) -> None:
     """Ship from inside an event loop (e.g. the sensor's) until ``stop_event`` is set.
 
@@ -379,7 +413,9 @@ async def run_shipper(
     e.g. to let the spool re-measure its usage. Raises :class:`ShipError` on
     a permanent problem; the caller should log it and keep trapping.
     """
-    shipper = await asyncio.to_thread(Shipper, cfg, spool_dir=spool_dir, sensor_name=sensor_name, on_shipped=on_shipped)
+    shipper = await asyncio.to_thread(
+        Shipper, cfg, spool_dir=spool_dir, sensor_name=sensor_name, on_shipped=on_shipped, files_dir=files_dir
+    )
     try:
         while not stop_event.is_set():
             delay = await asyncio.to_thread(shipper.step, stop_event.is_set, False)

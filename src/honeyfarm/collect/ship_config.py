@@ -41,6 +41,19 @@ class ShipConfig(_Strict):
     profile: str | None = Field(None, description="AWS profile; credentials otherwise come from the standard chain.")
     ship_spool: bool = Field(True, description="Ship the sensor spool's closed `events/*.jsonl` files.")
     spool_dir: FilePath | None = Field(None, description="Spool directory (default: `sensor.spool.dir`).")
+    ship_files: bool = Field(
+        True,
+        description="Ship the sensor's captured files (its content store) too, raw, to "
+        "`<files_prefix>/sha256/<aa>/<sha256>`: once per content, whichever sensor caught it.",
+    )
+    files_dir: FilePath | None = Field(
+        None, description="The sensor's content store (default: `sensor.downloads.dir`, else `<spool_dir>/downloads`)."
+    )
+    files_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.=/-]*$")] = Field(
+        "files",
+        description="Key prefix of captured files, at the store's root, not under `prefix` (ingest never reads "
+        "binaries, and one file caught by many sensors is one object).",
+    )
     globs: list[str] = Field(
         default_factory=list,
         description="Other logs to ship, e.g. `/var/log/cowrie/cowrie.json*`. A match is closed when it is not "
@@ -83,6 +96,8 @@ class ShipConfig(_Strict):
     def _check(self) -> ShipConfig:
         if self.store == "s3" and not self.bucket:
             raise ValueError("store = 's3' needs a bucket")
+        if ".." in self.files_prefix.split("/"):
+            raise ValueError("files_prefix must not contain '..'")
         return self
 
 
@@ -93,7 +108,7 @@ def resolve_relative(cfg: ShipConfig, base: Path) -> ShipConfig:
         return p if p.is_absolute() else base / p
 
     upd: dict[str, Any] = {}
-    for name in ("local_dir", "spool_dir", "state_file", "shipped_dir"):
+    for name in ("local_dir", "spool_dir", "state_file", "shipped_dir", "files_dir"):
         v = getattr(cfg, name)
         if name in cfg.model_fields_set and v is not None:
             upd[name] = fix(v)

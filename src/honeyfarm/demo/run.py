@@ -181,3 +181,7 @@ def _live(cfg: Config, workdir: Path, lake_root: Path, duration: float, out: Con
     for name in ("web-attacks", "payload-urls"):  # the exploit traps' catch
         t = TRAP_PANELS[name]
         print_table(t.func(con, f, limit=8), out, f"{name} (live-demo sensor)")
+    con.close()
+    from honeyfarm.demo.scan import ship_and_scan
+
+    ship_and_scan(cfg, workdir / "live", spool.parent, lake_root, out)

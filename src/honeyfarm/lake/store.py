@@ -5,6 +5,8 @@ Layout (readable as-is by DuckDB, Spark, Athena and Trino)::
 
     <lake>/events/date=YYYY-MM-DD/part-<uuid>.parquet       the events table
     <lake>/dead_letter/date=YYYY-MM-DD/part-<uuid>.parquet  rejected records
+    <lake>/files/date=YYYY-MM-DD/part-<uuid>.parquet        captured files identified by `honeyfarm scan`
+    <lake>/scans/date=YYYY-MM-DD/part-<uuid>.parquet        engine verdicts on those files (history kept)
     <lake>/_state/checkpoints.json                          per-file read positions
     <lake>/_state/compaction/<id>.json                      in-flight compaction journals
     <lake>/_staging/                                        files not yet committed
@@ -36,10 +38,22 @@ import duckdb
 from honeyfarm.config import LakeConfig
 from honeyfarm.lake import rollup
 from honeyfarm.lake.durable import atomic_write_bytes, durable_move, fsync_dir, fsync_file
-from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, Column, create_table_sql
+from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, FILE_COLUMNS, SCAN_COLUMNS, Column, create_table_sql
 from honeyfarm.sql import sql_path, sql_paths
 
-TABLES: dict[str, tuple[Column, ...]] = {"events": EVENT_COLUMNS, "dead_letter": DEAD_LETTER_COLUMNS}
+TABLES: dict[str, tuple[Column, ...]] = {
+    "events": EVENT_COLUMNS,
+    "dead_letter": DEAD_LETTER_COLUMNS,
+    "files": FILE_COLUMNS,
+    "scans": SCAN_COLUMNS,
+}
+#: Sort order of a compacted partition (time first: readers prune row groups by it).
+ORDER: dict[str, str] = {
+    "events": "ts, event_id",
+    "dead_letter": "ingested_at, dead_id",
+    "files": "identified_at, sha256",
+    "scans": "scanned_at, scan_id",
+}
 
 
 class LakeBusy(Exception):
@@ -129,7 +143,7 @@ class Lake:
             return False
         staged = self.new_staging()
         tmp = staged / f"part-{uuid.uuid4().hex}.parquet"
-        order = "ts, event_id" if table == "events" else "ingested_at, dead_id"
+        order = ORDER[table]
         cols = ", ".join(f'"{c.name}"' for c in TABLES[table])
         con.execute(
             f"COPY (SELECT {cols} FROM read_parquet({sql_paths(files)}, hive_partitioning=false, union_by_name=true) "
@@ -182,7 +196,7 @@ class Lake:
         )
 
     def connect(self, threads: int = 2, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with ``events`` and ``dead_letter`` views over the lake."""
+        """An in-memory DuckDB connection with a view per table (``events``, ``dead_letter``, ``files``, ``scans``)."""
         con = duckdb.connect(config={"threads": threads})
         con.execute("SET TimeZone = 'UTC'")
         if memory_limit:
@@ -192,7 +206,7 @@ class Lake:
         return con
 
     def create_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        """``events`` and ``dead_letter``; plus ``rollup_<name>`` views when the rollups match the events."""
+        """A view per table of :data:`TABLES`; plus ``rollup_<name>`` views when the rollups match the events."""
         use = self.rollups_usable()
         if use:
             for name in rollup.ROLLUPS:

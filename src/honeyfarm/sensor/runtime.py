@@ -202,6 +202,7 @@ class Sensor:
                     spool_dir=self.spool_dir,
                     sensor_name=self.cfg.identity.name,
                     on_shipped=shipped,
+                    files_dir=self.cfg.downloads.dir,
                 )
             except ShipError as exc:  # a permanent problem: say so, keep trapping
                 print(f"honeyfarm sensor: shipping stopped: {exc}", file=sys.stderr, flush=True)

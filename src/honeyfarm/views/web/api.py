@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
+from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
 from honeyfarm.analysis.panels import PANELS, Filters, source
 from honeyfarm.analysis.traps import TRAP_PANELS, download_origins
 from honeyfarm.timewindow import TimeWindow
@@ -99,12 +100,13 @@ def meta(request: Request, st: StateDep) -> dict[str, Any]:
     out = st.reader.run(lambda con: queries.meta(con, known, lo, latest), key=_key(request, latest))
     panels = [{"name": p.name, "doc": p.doc} for p in PANELS.values()]
     trap_panels = [{"name": p.name, "doc": p.doc} for p in TRAP_PANELS.values()]
+    malware_panels = [{"name": p.name, "doc": p.doc} for p in MALWARE_PANELS.values()]  # /api/malware/panels/<name>
     # The lake's name only: its absolute path tells a visitor about the server's file system.
     lake = st.reader.root.resolve().name or "/"
     window = {"since": lo.isoformat(), "until": hi.isoformat()}
     return {
         **out, "version": st.version, "lake": lake, "window": window, "panels": panels, "trap_panels": trap_panels,
-        "auth": st.auth,
+        "malware_panels": malware_panels, "auth": st.auth,
     }  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web.api import router
 from honeyfarm.views.web.live import LiveFeed
+from honeyfarm.views.web.malware_api import router as malware_router
 from honeyfarm.views.web.ratelimit import AuthFailures
 from honeyfarm.views.web.reader import LakeReader
 from honeyfarm.views.web.settings import FleetConfig, ServeConfig, is_loopback
@@ -204,6 +205,7 @@ def create_app(
     )
     api.include_router(router)
     api.include_router(traps_router)
+    api.include_router(malware_router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/", include_in_schema=False)

@@ -46,7 +46,7 @@ class LakeReader:
         self._memo: dict[Hashable, Any] = {}
 
     def version(self) -> Version:
-        """The names of the committed event, dead-letter and rollup files: changes with every commit.
+        """The names of the committed event, dead-letter, file, scan and rollup files: changes with every commit.
 
         Names suffice: files are written once under a fresh uuid name and renamed
         into place, never rewritten (compaction adds a new name too). Listing
@@ -54,7 +54,7 @@ class LakeReader:
         thousands of files (it runs before every request).
         """
         out: list[str] = []
-        stack = [self.root / top for top in ("events", "dead_letter", "_rollup")]
+        stack = [self.root / top for top in ("events", "dead_letter", "files", "scans", "_rollup")]
         while stack:
             d = stack.pop()
             try:

@@ -11,6 +11,7 @@ import { buildHash, filterParams, parseHash, rangeBounds } from './state.js';
 import commands from './views/commands.js';
 import credentials from './views/credentials.js';
 import downloads from './views/downloads.js';
+import file from './views/file.js';
 import live from './views/live.js';
 import mapView from './views/map.js';
 import network from './views/network.js';
@@ -34,6 +35,7 @@ export const VIEWS = {
   sensors,
   live,
   session,
+  file,
 };
 const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'traps', 'sources', 'network', 'sensors', 'live'];
 
@@ -115,7 +117,7 @@ async function route() {
   const ctx = makeCtx(r);
   app.filterBar.update(ctx);
   for (const a of document.querySelectorAll('nav.views a')) {
-    const on = a.dataset.nav === r.view || (r.view === 'session' && a.dataset.nav === 'commands');
+    const on = a.dataset.nav === r.view || (r.view === 'session' && a.dataset.nav === 'commands') || (r.view === 'file' && a.dataset.nav === 'downloads');
     a.classList.toggle('on', on);
     if (on) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: MIT
 // Downloads: files fetched or uploaded by attackers (URLs shown as text, never as links), each with its
-// origin: the traps that fetched it, how its URL was found, and the first session (a row opens it).
+// origin: the traps that fetched it, how its URL was found, and the first session (a row opens it), and its
+// verdict, family, size and type from the scanners (a SHA-256 opens the file page, views/file.js).
 
-import { rowsOf } from '../api.js';
+import { getJSON, rowsOf, withParams } from '../api.js';
 import { bars, chartBox } from '../charts.js';
-import { card } from '../dom.js';
+import { card, fmtInt } from '../dom.js';
 import { pagedTable } from '../table.js';
 import { grid, panel, timeChart, viewHead } from './common.js';
+
+/** "ELF / x86-64 · 1,000 B": the file's type, architecture and size (one column keeps the table narrow). */
+function fileType(v, r) {
+  const kind = [v, r.arch].filter(Boolean).join(' / ');
+  const size = r.size === null || r.size === undefined ? '' : `${fmtInt(r.size)} B`;
+  return [kind, size].filter(Boolean).join(' · ') || '—';
+}
 
 export default {
   title: 'Downloads',
@@ -18,7 +26,10 @@ export default {
     const list = pagedTable(
       'downloads',
       [
-        { key: 'sha256', label: 'SHA-256', kind: 'mono', class: 'sha' },
+        { key: 'sha256', label: 'SHA-256', kind: 'mono', class: 'sha', pick: (r) => ctx.go('file', [String(r.sha256).toLowerCase()]), pickTitle: 'Open the file page' },
+        { key: 'verdict', label: 'Verdict', title: 'Worst latest engine verdict; pending = not in the central store yet', format: (v, r) => v || r.status || '—' },
+        { key: 'family', label: 'Family', kind: 'mono' },
+        { key: 'file_format', label: 'Type · size', format: fileType },
         { key: 'url', label: 'URL', kind: 'mono', class: 'wide' },
         { key: 'count', label: 'Count', kind: 'int' },
         { key: 'unique_ips', label: 'IPs', kind: 'int' },
@@ -29,7 +40,7 @@ export default {
         { key: 'how', label: 'Found by', kind: 'mono' },
         { key: 'first_session', label: 'First session', kind: 'mono', title: 'Click a row to open the session' },
       ],
-      (limit, offset) => panel(ctx, 'downloads', { limit, offset, origin: 'true' }, signal),
+      (limit, offset) => getJSON('malware/downloads', withParams(ctx.api, { limit, offset }), signal),
       {
         limit: 25,
         empty: 'No downloads for these filters.',
@@ -38,9 +49,9 @@ export default {
       },
     );
     root.append(
-      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …), the traps fetched from exploit payloads, or attackers uploaded. URLs are attacker-supplied: shown as text only. Click a file to open the first session that fetched it.'),
+      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …), the traps fetched from exploit payloads, or attackers uploaded. URLs are attacker-supplied: shown as text only. Click a SHA-256 to open the file page (hashes, engine results, who delivered it), elsewhere in a row to open the first session that fetched it.'),
       grid('cols-1-1', card('Most fetched files', topEl, { sub: 'by SHA-256, among the first 500 files seen' }), card('New files over time', whenEl, { sub: 'by first sighting, per day' })),
-      grid('cols-1', card('Files', list.el, { sub: 'oldest first' })),
+      grid('cols-1', card('Files', list.el, { sub: 'newest first, with verdicts' })),
     );
     return {
       async load(c, sig) {

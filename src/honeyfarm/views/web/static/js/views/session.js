@@ -23,6 +23,17 @@ const COLS = [
   { key: 'duration', label: 'Duration', kind: 'dur' },
 ];
 
+// The files this session downloaded or uploaded (a row opens the file page, views/file.js).
+const FILE_COLS = [
+  { key: 'sha256', label: 'SHA-256', kind: 'mono', class: 'hash' },
+  { key: 'verdict', label: 'Verdict', format: (v, r) => v || r.status || '—' },
+  { key: 'family', label: 'Family', kind: 'mono' },
+  { key: 'size', label: 'Size (B)', kind: 'int' },
+  { key: 'file_format', label: 'Type', format: (v, r) => [v, r.arch].filter(Boolean).join(' / ') || '—' },
+  { key: 'urls', label: 'URL', kind: 'mono', class: 'wide' },
+  { key: 'first_seen', label: 'First seen', kind: 'ts' },
+];
+
 const IDLE_LIMIT = 2.0; // seconds: longer pauses in the recording are shortened
 
 /** Apply terminal text (escape sequences already removed by the server) to a screen buffer. */
@@ -172,6 +183,7 @@ export default {
     const info = h('div', { class: 'session-info' });
     const eventsEl = h('div');
     const ttyEl = h('div');
+    const filesEl = h('div');
     let player = null;
     const back = h('button', { type: 'button', class: 'btn small ghost' }, '← Commands');
     back.addEventListener('click', () => (history.length > 1 ? history.back() : ctx0.go('commands')));
@@ -179,12 +191,23 @@ export default {
       viewHead('Session', null, back),
       info,
       grid('cols-1', card('TTY replay', ttyEl, { class: 'tty-card' })),
+      grid('cols-1', card('Files captured', filesEl, { sub: 'downloaded or uploaded in this session; a row opens the file' })),
       grid('cols-1', card('Events', eventsEl)),
     );
     return {
       async load(ctx, signal) {
         if (!sensor || !session) throw new Error('no session given: #/session/<sensor>/<session>');
-        const ans = await getJSON('session', { sensor, session }, signal);
+        const [ans, files] = await Promise.all([
+          getJSON('session', { sensor, session }, signal),
+          getJSON('malware/session-files', { sensor, session }, signal),
+        ]);
+        replace(
+          filesEl,
+          table('session-files', FILE_COLS, rowsOf(files), {
+            empty: 'No file was downloaded or uploaded in this session.',
+            onRow: (r) => ctx.go('file', [String(r.sha256).toLowerCase()]),
+          }),
+        );
         const rows = rowsOf(ans.events);
         const first = rows[0] || {};
         const last = rows[rows.length - 1] || {};
