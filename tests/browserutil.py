@@ -52,3 +52,35 @@ def launched(sync_api: Any) -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+#: Collects Content-Security-Policy violations in ``window.__csp`` (a page under test must have none).
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective));
+"""
+
+
+@contextlib.contextmanager
+def served_page(sync_api: Any, lake: Path, cwd: Path) -> Iterator[tuple[Any, str, list[str]]]:
+    """A page in headless Chromium beside a real ``honeyfarm serve`` of ``lake``: (page, base URL, errors).
+
+    ``errors`` collects console errors, uncaught exceptions and any dialog (dismissed): hostile data
+    rendered as markup would show up there.
+    """
+    from webutil import start_serve, stop_serve
+
+    served = start_serve("--lake", str(lake), "--host", "127.0.0.1", "--port", "0", cwd=cwd)
+    try:
+        with launched(sync_api) as b:
+            ctx = b.new_context(viewport=VIEWPORT, service_workers="block")
+            page = ctx.new_page()
+            page.add_init_script(WATCH_CSP)
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (errors.append(f"dialog {d.message}"), d.dismiss()))
+            yield page, served.url, errors
+            ctx.close()
+    finally:
+        stop_serve(served)

@@ -336,33 +336,15 @@ def test_json_report_is_ascii_and_exact(lake: Path, tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ browser
 
-WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective));
-"""
-
 
 @pytest.fixture(scope="module")
 def browser_page(lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str, list[str]]]:
     """A headless Chromium page on a real ``honeyfarm serve`` of the trap lake, and its console errors."""
-    from browserutil import VIEWPORT, launched, require_browser
-    from webutil import start_serve, stop_serve
+    from browserutil import require_browser, served_page
 
     sync_api = require_browser()  # skips (with why) without Chromium, Playwright or the built assets
-    served = start_serve("--lake", str(lake), "--host", "127.0.0.1", "--port", "0", cwd=tmp_path_factory.mktemp("s"))
-    try:
-        with launched(sync_api) as b:
-            ctx = b.new_context(viewport=VIEWPORT, service_workers="block")
-            page = ctx.new_page()
-            page.add_init_script(WATCH)
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (errors.append(f"dialog {d.message}"), d.dismiss()))
-            yield page, served.url, errors
-            ctx.close()
-    finally:
-        stop_serve(served)
+    with served_page(sync_api, lake, tmp_path_factory.mktemp("s")) as page:
+        yield page
 
 
 def _ready(page: Any, view: str) -> None:
