@@ -78,7 +78,8 @@ def time_range_urls(client: TestClient) -> list[str]:
     for path, ops in spec["paths"].items():
         names = {p["name"] for p in ops["get"].get("parameters", [])}
         if {"since", "until"} <= names:
-            urls += [path.replace("{name}", n) for n in ("overview", "timeline")] if "{name}" in path else [path]
+            names = ("malware-files", "malware-timeline") if "/malware/" in path else ("overview", "timeline")
+            urls += [path.replace("{name}", n) for n in names] if "{name}" in path else [path]
     return urls
 
 
