@@ -12,7 +12,7 @@ UV     := $(UV_DIR)/bin/uv
 # The dashboard's front-end assets (JS, CSS, fonts, world map) from the npm registry.
 WEB_STAMP := src/honeyfarm/views/web/static/vendor/.built
 
-.PHONY: install lock web demo demo-deps test bench bench-sensor bench-traps bench-stall bench-scan bench-dashboard screenshots lint system-deps clean
+.PHONY: install lock web demo demo-deps test bench bench-sensor bench-traps bench-stall bench-scan bench-services bench-dashboard screenshots lint system-deps clean
 
 install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv $(WEB_STAMP)
 
@@ -73,6 +73,9 @@ bench-stall: install system-deps
 	$(BIN)/python bench/sensor_stall.py
 
 # honeyfarm scan (YARA + ClamAV) vs the yara and clamdscan CLIs; VirusTotal's queue at the quota.
+bench-services: install system-deps
+	$(BIN)/python bench/sensor_services.py
+
 bench-scan: install system-deps
 	$(BIN)/python bench/scan.py
 

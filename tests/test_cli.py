@@ -388,7 +388,16 @@ def test_demo_live_runs_the_real_traps_and_ingests_their_spool(tmp_path: Path) -
     assert (tmp_path / "D" / "live" / "spool" / "downloads" / sha[:2] / sha).read_bytes() == PAYLOAD
     # ... shipped to the demo's central store, and scanned from there (YARA and the demo's own clamd)
     assert (tmp_path / "D" / "live" / "objects" / "files" / "sha256" / sha[:2] / sha).read_bytes() == PAYLOAD
-    assert "yara: 1 malicious" in out and "clamav: 1 malicious" in out, out[-3000:]
+    # the Dionaea-class traps too: a worm's SMB copy and an FTP upload (each a variant of the payload, so
+    # three files are scanned), an MSSQL login refused with 18456, a SIPVicious-style sweep
+    assert {"smb.session.file_upload", "ftp.session.file_upload", "mssql.login.failed", "sip.request.received"} <= ids
+    assert {"sip.login.failed", "smb.login.success", "ftp.login.success"} <= ids, ids
+    from honeyfarm.demo.services import payload_for
+
+    for trap in ("smb", "ftp"):
+        s = hashlib.sha256(payload_for(trap)).hexdigest()
+        assert (tmp_path / "D" / "live" / "objects" / "files" / "sha256" / s[:2] / s).read_bytes() == payload_for(trap)
+    assert "yara: 3 malicious" in out and "clamav: 3 malicious" in out, out[-3000:]
     assert "virustotal: skipped: no API key (set $VT_API_KEY" in out
     files = json.loads(ok(hf("report", "malware-files", *lake, cwd=tmp_path)))
     row = next(r for r in files if r["sha256"] == sha)

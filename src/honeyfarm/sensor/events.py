@@ -115,6 +115,7 @@ class SessionLog:
         self.log = log
         self.session = new_session_id()
         self.protocol = protocol
+        self.transport = "tcp"  # "udp" for the datagram traps (TFTP, SIP)
         self.src_ip, self.src_port = _unmap(src[0]), src[1]
         self.dst_ip, self.dst_port = _unmap(dst[0]), dst[1]
         self.started = time.monotonic()
@@ -127,7 +128,7 @@ class SessionLog:
             "src_port": self.src_port,
             "dst_ip": self.dst_ip,
             "dst_port": self.dst_port,
-            "transport": "tcp",
+            "transport": self.transport,
             "protocol": self.protocol,
         }
         base.update(fields)

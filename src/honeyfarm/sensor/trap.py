@@ -41,8 +41,35 @@ class TrapConfig(Strict):
         the trap's ``start()`` receives the sockets (a trap with a second kind of port adds it)."""
         return list(self.listen)
 
+    def binds(self, transport: str) -> list[tuple[str, str]]:
+        """``(address, transport)`` of every socket, in :meth:`addresses` order; a trap that serves
+        both transports (SIP) says which address is which, the others use their spec's."""
+        return [(a, transport) for a in self.addresses()]
+
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class StreamConfig(TrapConfig):
+    """Keys every TCP trap built on :class:`StreamTrap` has."""
+
+    idle_timeout: Annotated[float, Field(gt=0)] = Field(
+        60.0, description="Close a connection that sends nothing this long (also mid-message: no slowloris)."
+    )
+    max_connection_time: Annotated[float, Field(gt=0)] = Field(
+        600.0, description="Close any connection this old, however busy."
+    )
+
+
+class DatagramConfig(TrapConfig):
+    """Keys every UDP trap built on :class:`DatagramTrap` has."""
+
+    max_datagram_bytes: Annotated[int, Field(ge=512, le=65535)] = Field(
+        8192, description="Longer datagrams are dropped (counted in `honeyfarm.sensor.refused`-style stats)."
+    )
+    max_packets_per_second: Annotated[int, Field(ge=1)] = Field(
+        50, description="Datagrams handled per source address per second; the rest are dropped unanswered."
+    )
 
 
 class Trap(Protocol):

@@ -72,4 +72,73 @@ TRAPS: tuple[TrapSpec, ...] = (
         "honeyfarm.sensor.traps.elasticsearch",
         ("elasticsearch.request.received", "elasticsearch.search.query"),
     ),
+    # Dionaea-class traps: each TCP one also emits <trap>.session.connect/closed from traps/stream.py.
+    TrapSpec(
+        "smb",
+        "honeyfarm.sensor.traps.smb",
+        (
+            "smb.session.connect",
+            "smb.session.closed",
+            "smb.protocol.negotiate",
+            "smb.login.success",
+            "smb.login.failed",
+            "smb.tree.connect",
+            "smb.file.open",
+            "smb.session.file_upload",
+            "smb.dcerpc.bind",
+            "smb.dcerpc.request",
+            "smb.exploit.ms17-010",
+            "smb.exploit.doublepulsar",
+        ),
+    ),
+    TrapSpec(
+        "ftp",
+        "honeyfarm.sensor.traps.ftp",
+        (
+            "ftp.session.connect",
+            "ftp.session.closed",
+            "ftp.login.success",
+            "ftp.login.failed",
+            "ftp.command.input",
+            "ftp.session.file_upload",
+        ),
+    ),
+    TrapSpec(
+        "tftp", "honeyfarm.sensor.traps.tftp", ("tftp.request.received", "tftp.session.file_upload"), transport="udp"
+    ),
+    TrapSpec(
+        "mssql",
+        "honeyfarm.sensor.traps.mssql",
+        (
+            "mssql.session.connect",
+            "mssql.session.closed",
+            "mssql.prelogin.received",
+            "mssql.login.success",
+            "mssql.login.failed",
+            "mssql.command.input",
+        ),
+    ),
+    TrapSpec(
+        "mysql",
+        "honeyfarm.sensor.traps.mysql",
+        (
+            "mysql.session.connect",
+            "mysql.session.closed",
+            "mysql.login.success",
+            "mysql.login.failed",
+            "mysql.command.input",
+            "mysql.session.file_upload",
+        ),
+    ),
+    TrapSpec(
+        "sip",
+        "honeyfarm.sensor.traps.sip",
+        ("sip.session.connect", "sip.session.closed", "sip.request.received", "sip.login.failed", "sip.login.success"),
+        transport="udp",
+    ),
+    TrapSpec(
+        "catchall",
+        "honeyfarm.sensor.traps.catchall",
+        ("catchall.session.connect", "catchall.session.closed", "catchall.payload.received"),
+    ),
 )

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
 from honeyfarm.analysis.panels import PANELS, Filters, source
+from honeyfarm.analysis.services import SERVICE_PANELS
 from honeyfarm.analysis.traps import TRAP_PANELS, download_origins
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web import queries
@@ -101,12 +102,13 @@ def meta(request: Request, st: StateDep) -> dict[str, Any]:
     panels = [{"name": p.name, "doc": p.doc} for p in PANELS.values()]
     trap_panels = [{"name": p.name, "doc": p.doc} for p in TRAP_PANELS.values()]
     malware_panels = [{"name": p.name, "doc": p.doc} for p in MALWARE_PANELS.values()]  # /api/malware/panels/<name>
+    service_panels = [{"name": p.name, "doc": p.doc} for p in SERVICE_PANELS.values()]
     # The lake's name only: its absolute path tells a visitor about the server's file system.
     lake = st.reader.root.resolve().name or "/"
     window = {"since": lo.isoformat(), "until": hi.isoformat()}
     return {
         **out, "version": st.version, "lake": lake, "window": window, "panels": panels, "trap_panels": trap_panels,
-        "malware_panels": malware_panels, "auth": st.auth,
+        "malware_panels": malware_panels, "service_panels": service_panels, "auth": st.auth,
     }  # fmt: skip
 
 
@@ -125,7 +127,7 @@ def panel(
     ] = False,
 ) -> dict[str, Any]:
     """The same panels as ``honeyfarm report``: see ``/api/meta`` for their names."""
-    p = PANELS.get(name) or TRAP_PANELS.get(name)
+    p = PANELS.get(name) or TRAP_PANELS.get(name) or SERVICE_PANELS.get(name)
     if p is None:
         raise HTTPException(404, f"no panel {name!r}")
     if name == "timeline":

@@ -35,6 +35,7 @@ from honeyfarm.views.web.live import LiveFeed
 from honeyfarm.views.web.malware_api import router as malware_router
 from honeyfarm.views.web.ratelimit import AuthFailures
 from honeyfarm.views.web.reader import LakeReader
+from honeyfarm.views.web.services_api import router as services_router
 from honeyfarm.views.web.settings import FleetConfig, ServeConfig, is_loopback
 from honeyfarm.views.web.state import AppState, TtyLogs
 from honeyfarm.views.web.traps_api import router as traps_router
@@ -206,6 +207,7 @@ def create_app(
     api.include_router(router)
     api.include_router(traps_router)
     api.include_router(malware_router)
+    api.include_router(services_router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/", include_in_schema=False)

@@ -84,8 +84,10 @@ class LiveFeed:
         return set(d.glob("date=*/*.parquet")) if d.is_dir() else set()
 
     def _start_state(self, con: duckdb.DuckDBPyConnection) -> None:
-        row = con.execute("SELECT max(ts) FROM events WHERE ts <= ?", [self.window.latest()]).fetchone()
-        self._newest = row[0] if row else None
+        # fetchall(), not fetchone(): a result left unread on the shared reader connection makes the next
+        # con.sql() there (the panels') fail with "unfinished result".
+        rows = con.execute("SELECT max(ts) FROM events WHERE ts <= ?", [self.window.latest()]).fetchall()
+        self._newest = rows[0][0] if rows else None
 
     def recent(self, limit: int, f: Filters | None = None) -> list[dict[str, Any]]:
         """The newest events, reading the newest date partitions first (not a sort of the whole lake)."""

@@ -11,7 +11,7 @@ So the exponentiations run in a worker process (Python's ``pow`` holds the GIL
 for the whole call, so a thread would not help). The design is deliberately
 plain:
 
-* one worker, ``python -m honeyfarm.sensor.traps.ssh.offload``, started with the sensor
+* one worker, ``python -I .../ssh/dhworker.py`` (a stdlib-only script), started with the sensor
   (after the privilege drop, so it never runs as root) and talking over its
   stdin/stdout in lines of hex: no pickling, no executor threads, and it reads
   nothing an attacker sends except the one integer ``e``, already range-checked;
@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
-import signal
 import sys
 import time
 from collections import deque
@@ -44,20 +42,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# OpenSSH: dh_gen_key(dh, need) sets a private exponent of min(2 * need, bits(p) - 1)
-# bits, where need is the negotiated cipher/MAC key size in bits (at most 512).
-EXPONENT_BITS = 1024
+from honeyfarm.sensor.traps.ssh import dhworker
+from honeyfarm.sensor.traps.ssh.dhworker import EXPONENT_BITS, private_exponent, server_keys
 
-
-def private_exponent(p: int) -> int:
-    """A random exponent in [2, 2**bits), as OpenSSL's DH_generate_key with a length set."""
-    return secrets.randbits(min(EXPONENT_BITS, p.bit_length() - 1)) | 2
-
-
-def server_keys(g: int, p: int, e: int) -> tuple[int, int]:
-    """The server's public value ``f = g^y mod p`` and the shared secret ``K = e^y mod p``."""
-    y = private_exponent(p)
-    return pow(g, y, p), pow(e, y, p)
+__all__ = ["EXPONENT_BITS", "DHOffload", "OffloadBusy", "OffloadError", "private_exponent", "server_keys"]
 
 
 class OffloadBusy(Exception):
@@ -85,7 +73,9 @@ class DHOffload:
     def __init__(self, max_queue: int = 64, timeout: float = 60.0, argv: list[str] | None = None) -> None:
         self.max_queue = max_queue
         self.timeout = timeout
-        self.argv = argv or [sys.executable, "-m", "honeyfarm.sensor.traps.ssh.offload"]
+        # The worker runs as a plain script (-I: stdlib only, no site packages): importing it as
+        # honeyfarm.sensor.traps.ssh.offload would import the package, pydantic with it (35 MB vs ~10 MB).
+        self.argv = argv or [sys.executable, "-I", dhworker.__file__]
         self._jobs: deque[_Job] = deque()
         self._inflight: _Job | None = None
         self._wake = asyncio.Event()
@@ -230,23 +220,3 @@ async def _reap(proc: asyncio.subprocess.Process, grace: float = 2.0) -> int:
                 proc.kill()
             await proc.wait()
     return proc.returncode if proc.returncode is not None else -1
-
-
-def worker_main() -> None:
-    """The worker: ``<id> <g> <p> <e>`` (hex) per line in, ``<id> <f> <K>`` (hex) per line out."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the sensor, which stops us
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    for line in inp:
-        parts = line.split()
-        try:
-            jid = int(parts[0])
-            g, p, e = (int(x, 16) for x in parts[1:4])
-            f, k = server_keys(g, p, e)
-            out.write(b"%d %x %x\n" % (jid, f, k))
-        except (ValueError, IndexError):
-            out.write(b"0 ! bad-request\n")
-        out.flush()
-
-
-if __name__ == "__main__":
-    worker_main()

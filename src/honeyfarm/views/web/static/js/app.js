@@ -17,6 +17,7 @@ import mapView from './views/map.js';
 import network from './views/network.js';
 import overview from './views/overview.js';
 import sensors from './views/sensors.js';
+import services from './views/services.js';
 import session from './views/session.js';
 import sources from './views/sources.js';
 import timeline from './views/timeline.js';
@@ -30,6 +31,7 @@ export const VIEWS = {
   commands,
   downloads,
   traps,
+  services,
   sources,
   network,
   sensors,
@@ -37,7 +39,7 @@ export const VIEWS = {
   session,
   file,
 };
-const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'traps', 'sources', 'network', 'sensors', 'live'];
+const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'traps', 'services', 'sources', 'network', 'sensors', 'live'];
 
 const app = {
   meta: null,

@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: MIT
+"""The NTSTATUS codes the SMB trap answers (values as in ``impacket.nt_errors``, MS-ERREF 2.3.1).
+
+Named here rather than imported: ``impacket.nt_errors`` holds every code with its message text
+(a 390 KB module) for the two dozen a file server answers with.
+"""
+
+from __future__ import annotations
+
+SUCCESS = 0x00000000
+PENDING = 0x00000103
+MORE_PROCESSING_REQUIRED = 0xC0000016
+NOT_IMPLEMENTED = 0xC0000002
+INVALID_INFO_CLASS = 0xC0000003
+INVALID_HANDLE = 0xC0000008
+INVALID_PARAMETER = 0xC000000D
+NO_SUCH_FILE = 0xC000000F
+INVALID_DEVICE_REQUEST = 0xC0000010
+END_OF_FILE = 0xC0000011
+ACCESS_DENIED = 0xC0000022
+BUFFER_TOO_SMALL = 0xC0000023
+OBJECT_NAME_INVALID = 0xC0000033
+OBJECT_NAME_NOT_FOUND = 0xC0000034
+OBJECT_NAME_COLLISION = 0xC0000035
+OBJECT_PATH_NOT_FOUND = 0xC000003A
+LOGON_FAILURE = 0xC000006D
+INSUFFICIENT_RESOURCES = 0xC000009A
+FILE_IS_A_DIRECTORY = 0xC00000BA
+NOT_SUPPORTED = 0xC00000BB
+BAD_NETWORK_NAME = 0xC00000CC
+INSUFF_SERVER_RESOURCES = 0xC0000205  # what an unpatched SMB1 server answers the MS17-010 check
+USER_SESSION_DELETED = 0xC0000203
+NETWORK_SESSION_EXPIRED = 0xC000035C
+NO_MORE_FILES = 0x80000006
+BUFFER_OVERFLOW = 0x80000005
+NOT_A_DIRECTORY = 0xC0000103
+FS_DRIVER_REQUIRED = 0xC000019C
+PIPE_EMPTY = 0xC00000D9
+SMB_BAD_TID = 0x00050002  # SMB1 DOS-class ERRSRV/ERRinvnid as an NTSTATUS
+SMB_BAD_UID = 0x005B0002
+SMB_BAD_COMMAND = 0x00160002
+FILE_CLOSED = 0xC0000128
+NETWORK_NAME_DELETED = 0xC00000C9
+
+
+class Refused(Exception):
+    """A request answered with an error status (not a protocol violation: the connection goes on)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(hex(code))
+        self.status = code
