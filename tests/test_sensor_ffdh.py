@@ -114,7 +114,7 @@ def test_openssh_client_completes_each_ffdh_kex(strict_sensor: SensorProc, kex: 
     assert "Warning" not in log, log[-2000:]
 
 
-# --- the DH worker process (honeyfarm.sensor.traps.ssh.offload) -------------------------------------
+# --- the DH worker process (honeyfarm.sensor.traps.ssh.dhworker) -------------------------------------
 
 
 def _with_worker(coro_fn: Any, **kw: Any) -> Any:

@@ -161,7 +161,7 @@ def test_a_killed_dh_worker_is_replaced_and_stopped_with_the_sensor(tmp_path: Pa
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 for c in sensor.children():
-                    if c.pid != not_pid and "honeyfarm.sensor.traps.ssh.offload" in " ".join(c.cmdline()):
+                    if c.pid != not_pid and "dhworker.py" in " ".join(c.cmdline()):
                         return c
                 time.sleep(0.1)
             raise AssertionError("no DH worker process")

@@ -200,12 +200,17 @@ def infile(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("needs Debian's mawk, sed, grep and coreutils on the host to compare with")
     path = tmp_path_factory.mktemp("cmds") / "in.txt"
     path.write_text(INPUT)
+    # `awk` is Debian's alternative, which installing gawk (a dependency of mariadb-server, a test peer)
+    # moves to gawk: the real side runs mawk by name, the awk of a stock Debian 12 the trap imitates.
+    (path.parent / "bin").mkdir()
+    (path.parent / "bin" / "awk").symlink_to(str(shutil.which("mawk")))
     return path
 
 
 def compare(line: str, infile: Path) -> None:
     cmd = line.replace("@IN@", str(infile))
-    real = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=20, env=ENV, check=False)
+    env = {**ENV, "PATH": f"{infile.parent / 'bin'}:{ENV['PATH']}"}
+    real = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=20, env=env, check=False)
     sh = make()
     sh.fs.mkdir(str(infile.parent), parents=True)
     sh.fs.write(str(infile), "/", INPUT.encode())
