@@ -14,7 +14,7 @@ set -euo pipefail
 # rogue master, redis-cli), apache2 (the real web server to diff against), docker.io (only its `docker`
 # CLI is used; dockerd is never started), sqlmap (a real attack tool against the web trap); apache2-utils'
 # ab and redis-tools' redis-benchmark load the traps in bench/sensor_traps.py.
-DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation bubblewrap iproute2 inetutils-telnetd systemd redis-server redis-tools apache2 apache2-utils docker.io sqlmap clamav clamav-daemon clamdscan yara libmagic1 smbclient lftp tftp-hpa mariadb-client mariadb-server freetds-bin sipvicious sipsak nftables vsftpd"
+DEFAULT_PKGS="openssh-client openssh-server sshpass hydra medusa nmap telnet ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl chromium fonts-liberation bubblewrap iproute2 inetutils-telnetd systemd redis-server redis-tools apache2 apache2-utils docker.io sqlmap clamav clamav-daemon clamdscan yara libmagic1 smbclient lftp tftp-hpa mariadb-client mariadb-server freetds-bin sipvicious sipsak nftables vsftpd openssl"
 PKGS=(${HONEYFARM_APT_PACKAGES:-$DEFAULT_PKGS})
 missing=()
 for p in "${PKGS[@]}"; do
