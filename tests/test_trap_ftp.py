@@ -391,14 +391,21 @@ def test_hydra_logins_are_logged(sensor: tuple[SensorProc, int], tmp_path: Path)
         pytest.skip(reason)
     sp, port = sensor
     (tmp_path / "pw.txt").write_text("root\n123456\nhydra-guess\n")
-    res = subprocess.run(
-        ["hydra", "-l", "root", "-P", str(tmp_path / "pw.txt"), "-s", str(port), *HYDRA_BOUNDS, "ftp://127.0.0.1"],
-        capture_output=True,
-        text=True,
-        timeout=40,
-        cwd=tmp_path,
-    )
-    assert "password: hydra-guess" in res.stdout, res.stdout + res.stderr
+    outputs = []
+    # A second run if the first ends without its find: once in a full suite on two cores hydra gave up at
+    # once ("1 target did not resolve or could not be connected"); hydra's retries are not under test.
+    for _ in range(2):
+        res = subprocess.run(
+            ["hydra", "-l", "root", "-P", str(tmp_path / "pw.txt"), "-s", str(port), *HYDRA_BOUNDS, "ftp://127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=40,
+            cwd=tmp_path,
+        )
+        outputs.append(res.stdout + res.stderr)
+        if "password: hydra-guess" in res.stdout:
+            break
+    assert "password: hydra-guess" in res.stdout, outputs
     wait_event(sp, "ftp.login.success", lambda e: e.get("password") == "hydra-guess")
     failed = {e["password"] for e in events(sp, "ftp.login.failed", username="root")}
     assert {"root", "123456"} <= failed
