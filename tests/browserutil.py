@@ -25,10 +25,10 @@ LAUNCH_ARGS = [
 ]  # fmt: skip
 VIEWPORT = {"width": 1400, "height": 900}
 VIEWS = ["overview", "map", "timeline", "credentials", "commands", "downloads", "sources", "network", "sensors", "live"]
-# The navigation also links the exploit traps' and the service traps' views; the Cowrie-only lakes of these tests
-# have no trap events to chart, so those views are tried in tests/test_views_traps.py and
-# tests/test_services_browser.py, on lakes of the traps' own events.
-NAV = [*VIEWS[: VIEWS.index("downloads") + 1], "traps", "services", *VIEWS[VIEWS.index("downloads") + 1 :]]
+# The navigation also links the exploit traps', the service traps' and Suricata's views; the Cowrie-only lakes of
+# these tests have no such events to chart, so those views are tried in tests/test_views_traps.py,
+# tests/test_services_browser.py and tests/test_suricata_browser.py, on lakes of their own events.
+NAV = [*VIEWS[: VIEWS.index("downloads") + 1], "traps", "services", "suricata", *VIEWS[VIEWS.index("downloads") + 1 :]]
 READY_MS = 20_000
 
 

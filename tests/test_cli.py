@@ -8,6 +8,7 @@ import io
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -403,6 +404,50 @@ def test_demo_live_runs_the_real_traps_and_ingests_their_spool(tmp_path: Path) -
     row = next(r for r in files if r["sha256"] == sha)
     assert (row["status"], row["verdict"]) == ("scanned", "malicious"), row
     assert row["family"] == "Honeyfarm.Unix.Dropper.FetchChmodRun-1.UNOFFICIAL"  # ClamAV names it before YARA
+    demo_serve_command_works(out, tmp_path)
+
+
+def demo_serve_command_works(out: str, cwd: Path) -> None:
+    """The ``serve`` line the demo prints, pasted into a shell, serves the demo lake with the demo's fleet facts
+    (region, cost, location) and its TTY logs."""
+    import httpx
+    from webutil import free_port, listening
+
+    from honeyfarm.demo.run import DEMO_FLEET
+
+    hints = out[out.index("Try (") :].splitlines()
+    cmd = next(h.strip() for h in hints if " serve --config " in h)
+    assert " --ttylog-dir " in cmd and " --lake " in cmd, cmd
+    port = free_port()
+    proc = subprocess.Popen(["bash", "-c", f"exec {cmd} --port {port}"], cwd=cwd, env=cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        for _ in range(300):
+            if listening(port) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.communicate(timeout=10)[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            assert c.get("/api/meta").json()["events"] > 0
+            sensors = c.get("/api/sensors").json()["sensors"]
+            by_name = {r[sensors["columns"].index("sensor")]: dict(zip(sensors["columns"], r, strict=True))
+                       for r in sensors["rows"]}  # fmt: skip
+            for name, facts in DEMO_FLEET.items():
+                assert name in by_name, (name, sorted(by_name))
+                for key in ("region", "exposure", "hourly_cost"):
+                    if key in facts:
+                        assert by_name[name][key] == facts[key], (name, key, by_name[name])
+            where = c.get("/api/map").json()["sensors"]
+            live = next(dict(zip(where["columns"], r, strict=True)) for r in where["rows"] if r[0] == "live-demo")
+            assert (live["lat"], live["lon"]) == (DEMO_FLEET["live-demo"]["lat"], DEMO_FLEET["live-demo"]["lon"])
+            cast = sorted((cwd / "D" / "live" / "spool" / "tty").glob("*.cast"))[0].stem
+            ans = c.get("/api/session", params={"sensor": "live-demo", "session": cast}).json()
+            assert ans["ttylog"] is True, ans
+            frames = c.get("/api/session/ttylog", params={"sensor": "live-demo", "session": cast}).json()["frames"]
+            assert frames, cast
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
 
 
 def _strict_json(text: str) -> Any:

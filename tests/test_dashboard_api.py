@@ -138,7 +138,7 @@ def test_meta_lists_filter_choices_and_lake_span(client: TestClient, world: Worl
     assert m["events"] == TOTAL_EVENTS
     assert m["first_seen"] == "2026-11-20T08:00:00"
     assert m["last_seen"] == "2026-11-21T14:00:00"  # end of the last hour with events
-    assert m["sensors"] == list(SENSORS)
+    assert m["sensors"] == [*SENSORS, "(no sensor)"]  # 10 events carry no sensor: a filter choice too
     assert m["regions"] == ["eu-west-1", "us-east-1"]
     assert m["exposures"] == ["ip", "pastebin"]
     assert m["honeypots"] == ["aws", "cowrie", "heralding"]
@@ -239,7 +239,7 @@ def test_panels_count_what_the_fixture_holds(client: TestClient) -> None:
     ]
     overview = as_dicts(get(client, "/api/panels/overview"))
     assert overview[0]["sensor"] == "(all)" and overview[0]["events"] == TOTAL_EVENTS
-    assert {o["sensor"]: o["events"] for o in overview[1:]} == {"cow-fra": 27, "s-eu": 6, "s-us": 3, None: 10}
+    assert {o["sensor"]: o["events"] for o in overview[1:]} == {"cow-fra": 27, "s-eu": 6, "s-us": 3, "(no sensor)": 10}
     eventids = {e["eventid"]: e["events"] for e in as_dicts(get(client, "/api/panels/eventids"))}
     assert eventids["aws.vpcflow.reject"] == 3 and eventids["aws.route53.query"] == 4
     assert sum(eventids.values()) == TOTAL_EVENTS
@@ -385,6 +385,7 @@ def test_map_countries_sensors_and_arcs(client: TestClient, world: World) -> Non
     sensors = {r[0]: r[1:] for r in m["sensors"]["rows"]}
     assert sensors == {
         "cow-fra": [None, None, None, 27],
+        "(no sensor)": [None, None, None, 10],
         "s-eu": ["eu-west-1", *REGION_COORDS["eu-west-1"], 6],
         "s-us": ["us-east-1", *REGION_COORDS["us-east-1"], 3],
     }
@@ -432,7 +433,7 @@ def test_sensors_activity_cost_and_per_dollar(client: TestClient) -> None:
         assert set(SENSOR_COLUMNS) <= set(t["columns"])
         check_costs(as_dicts(t))
     per = {r["sensor"]: r for r in as_dicts(out["sensors"])}
-    assert list(per) == ["cow-fra", "s-eu", "s-us"]  # busiest first
+    assert list(per) == ["cow-fra", "s-eu", "s-us", "(no sensor)"]  # busiest first, the events without one last
     cow, eu, us = per["cow-fra"], per["s-eu"], per["s-us"]
     assert {k: cow[k] for k in SENSOR_COLUMNS} == {
         "events": 27, "sessions": 4, "unique_ips": 4, "logins": 7, "successes": 2, "commands": 4, "downloads": 2,
@@ -456,9 +457,9 @@ def test_sensors_activity_cost_and_per_dollar(client: TestClient) -> None:
         6,
         0.03,
     )
-    assert regions["(unknown)"]["hourly_cost"] is None and regions["(unknown)"]["events"] == 27
+    assert regions["(unknown)"]["hourly_cost"] is None and regions["(unknown)"]["events"] == 37  # + (no sensor)
     exposures = {r["exposure"]: r["events"] for r in as_dicts(out["exposures"])}
-    assert exposures == {"pastebin": 6, "ip": 3, "(unknown)": 27}
+    assert exposures == {"pastebin": 6, "ip": 3, "(unknown)": 37}
 
 
 def test_sensors_hours_follow_a_closed_time_range(client: TestClient) -> None:
@@ -482,7 +483,7 @@ def test_fleet_config_fills_in_and_overrides_the_lake(world: World) -> None:
     )
     with TestClient(create_app(world.lake, ServeConfig(), fleet), base_url=BASE) as c:
         per = {r["sensor"]: r for r in as_dicts(get(c, "/api/sensors")["sensors"])}
-        assert set(per) == set(SENSORS)  # ghost has no events
+        assert set(per) == {*SENSORS, "(no sensor)"}  # ghost has no events
         cow = per["cow-fra"]
         assert (cow["region"], cow["exposure"], cow["provider"], cow["hourly_cost"]) == (
             "eu-central-1", "domain", "hetzner", 0.05,
@@ -494,7 +495,7 @@ def test_fleet_config_fills_in_and_overrides_the_lake(world: World) -> None:
         assert (eu["region"], eu["exposure"], eu["hourly_cost"], eu["cost"]) == ("eu-west-1", "pastebin", 0.5, 1.5)
         check_costs(list(per.values()))
         meta = get(c, "/api/meta")
-        assert meta["sensors"] == ["cow-fra", "ghost", "s-eu", "s-us"]
+        assert meta["sensors"] == ["cow-fra", "ghost", "s-eu", "s-us", "(no sensor)"]
         assert meta["regions"] == ["ap-south-1", "eu-central-1", "eu-west-1", "us-east-1"]
         assert meta["exposures"] == ["domain", "ip", "pastebin"]
         assert get(c, "/api/panels/overview", {"region": "eu-central-1"})["rows"][1][:2] == ["cow-fra", 27]

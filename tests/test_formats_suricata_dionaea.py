@@ -326,17 +326,19 @@ def test_suricata_bad_records_are_dead_letters(tmp_path: Path) -> None:
         )
     )
     r = ingest([str(src)], NO_GEO, tmp_path / "lake", force_format="suricata")
-    assert (r.ingested, r.dead_letter) == (1, 9)
+    # The record without a timestamp is not a dead letter: it takes the file's delivery time (issue 15).
+    assert (r.ingested, r.dead_letter) == (2, 8)
     reasons = [reason for _, reason in query(tmp_path / "lake", "SELECT line, reason FROM dead_letter ORDER BY line")]
     assert reasons[0] == "src_port: not INTEGER"
     assert reasons[1] == "dest_port: not INTEGER"
     assert reasons[2] == "event_type: not a string"
     assert reasons[3] == "missing event_type"
-    assert reasons[4] == "missing timestamp"
-    assert reasons[5] == "unparseable timestamp: yesterday"
-    assert reasons[6] == "src_ip: not a string"
-    assert reasons[7] in ("not a JSON object", "invalid JSON")
-    assert reasons[8] == "invalid JSON"
+    assert reasons[4] == "unparseable timestamp: yesterday"
+    assert reasons[5] == "src_ip: not a string"
+    assert reasons[6] in ("not a JSON object", "invalid JSON")
+    assert reasons[7] == "invalid JSON"
+    sources = query(tmp_path / "lake", "SELECT json_extract_string(extra, '$.time_source') FROM events ORDER BY 1")
+    assert sorted(sources, key=str) == sorted([(None,), ("file-mtime",)], key=str)
 
 
 # --------------------------------------------------------------------------- Dionaea
@@ -477,13 +479,13 @@ def test_dionaea_bad_records_are_dead_letters(tmp_path: Path) -> None:
         )
     )
     r = ingest([str(src)], NO_GEO, tmp_path / "lake", force_format="dionaea")
-    assert (r.ingested, r.dead_letter) == (1, 7)
+    # The record without a timestamp takes the file's delivery time instead of dead-lettering (issue 15).
+    assert (r.ingested, r.dead_letter) == (2, 6)
     reasons = [reason for _, reason in query(tmp_path / "lake", "SELECT line, reason FROM dead_letter ORDER BY line")]
     assert reasons == [
         "src_port: not INTEGER",
         "unparseable timestamp: garbage",
         "missing connection",
-        "missing timestamp",
         "src_ip: not a string",
         "connection: not an object",
         "invalid JSON",

@@ -326,12 +326,13 @@ def test_force_format_reads_an_undetectable_file(tmp_path: Path) -> None:
 def test_force_wrong_format_sends_records_to_dead_letter(tmp_path: Path) -> None:
     src = tmp_path / "cowrie.json"
     src.write_bytes(jsonl(sample_records(8)))
-    r = ingest([str(src)], NO_GEO, tmp_path / "lake", force_format="honeyfarm")
+    # (Not `honeyfarm`: a record without its `ts` now takes its delivery time instead of dead-lettering.)
+    r = ingest([str(src)], NO_GEO, tmp_path / "lake", force_format="suricata")
     assert r.errors == []
     assert (r.ingested, r.dead_letter) == (0, 8)
-    assert r.by_format["honeyfarm"].dead_letter == 8
+    assert r.by_format["suricata"].dead_letter == 8
     assert query(tmp_path / "lake", "SELECT DISTINCT reason, source_format FROM dead_letter") == [
-        ("missing ts", "honeyfarm")
+        ("missing event_type", "suricata")
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,29 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Several ingests so partitions hold several files and get compacted.
     for f in logs:
         ingest([str(f)], CFG, root / "lake")
+    ingest([str(_internal_log(root / "internal.json"))], CFG, root / "lake")
     return root / "lake"
+
+
+#: Sources of _internal_log(): the addresses the issue saw top the IP list, and public ones beside them.
+INTERNAL_IPS = ("127.0.0.1", "172.18.0.1", "192.168.65.1", "10.1.2.3", "fd00::1")
+PUBLIC_IPS = ("8.8.8.8", "1.1.1.1")
+
+
+def _internal_log(path: Path) -> Path:
+    """Cowrie sessions from internal and public addresses, on unaligned times of T0's first day."""
+    lines = []
+    for i, ip in enumerate(INTERNAL_IPS + PUBLIC_IPS):
+        t = T0 + dt.timedelta(hours=2 + i, minutes=7 * i, seconds=i)
+        steps = [("cowrie.session.connect", {}), ("cowrie.client.version", {"version": "b'SSH-2.0-Go'"}),
+                 ("cowrie.login.failed", {"username": "root", "password": f"pw{i}"}),
+                 ("cowrie.command.input", {"input": f"echo {i}"}), ("cowrie.session.closed", {})]  # fmt: skip
+        for j, (eid, extra) in enumerate(steps):
+            ts = (t + dt.timedelta(seconds=j)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            rec = {"eventid": eid, "timestamp": ts, "session": f"1a7e{i:08x}", "src_ip": ip, "sensor": "inner"}
+            lines.append(json.dumps({**rec, **extra}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def _all(con: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
@@ -53,6 +76,15 @@ FILTERS = [
     Filters(until=T0 + dt.timedelta(days=1, hours=7, microseconds=5), sensors=("synthetic-eu-west-1",)),
     Filters(since=T0 + dt.timedelta(hours=5, minutes=10), until=T0 + dt.timedelta(hours=5, minutes=50)),
     Filters(since=T0 + dt.timedelta(hours=5, minutes=10), until=T0 + dt.timedelta(hours=6, minutes=50)),
+    # the shared "exclude internal" filter and the eventid filter (issue 15, item 6)
+    Filters(exclude_internal=True),
+    Filters(exclude_internal=True, since=T0 + dt.timedelta(hours=2, minutes=3), sensors=("inner",)),
+    Filters(eventids=("cowrie.login.failed",)),
+    Filters(
+        eventids=("cowrie.login.*", "cowrie.command.input"),
+        exclude_internal=True,
+        until=T0 + dt.timedelta(days=1, minutes=42),
+    ),
 ]
 
 
@@ -70,7 +102,8 @@ def test_lake_has_one_rollup_file_per_event_file(lake: Path) -> None:
     "f",
     FILTERS,
     ids=["all", "hours", "sensor+country", "honeypot+since", "none", "unaligned", "unaligned-since",
-         "unaligned-until", "within-an-hour", "across-one-boundary"],
+         "unaligned-until", "within-an-hour", "across-one-boundary", "no-internal", "no-internal-unaligned",
+         "eventid", "eventid-prefix"],
 )  # fmt: skip
 def test_panels_from_rollups_equal_panels_from_raw_events(lake: Path, f: Filters) -> None:
     con = Lake(lake).connect()
@@ -81,6 +114,19 @@ def test_panels_from_rollups_equal_panels_from_raw_events(lake: Path, f: Filters
     assert from_rollups == from_raw
     if f.honeypots != ("nothing",):
         assert from_rollups["overview"][0]["events"] > 0
+
+
+def test_exclude_internal_drops_exactly_the_internal_sources(lake: Path) -> None:
+    con = Lake(lake).connect()
+    every = {r["ip"]: r for r in PANELS["top-ips"].func(con, Filters(sensors=("inner",)), limit=50).to_pylist()}
+    assert set(every) == set(INTERNAL_IPS + PUBLIC_IPS)
+    assert {ip for ip, r in every.items() if r["internal"]} == set(INTERNAL_IPS)
+    f = Filters(sensors=("inner",), exclude_internal=True)
+    assert {r["ip"] for r in PANELS["top-ips"].func(con, f, limit=50).to_pylist()} == set(PUBLIC_IPS)
+    [(n,)] = con.execute(
+        "SELECT count(*) FROM events WHERE sensor = 'inner' AND src_ip IN ('8.8.8.8', '1.1.1.1')"
+    ).fetchall()
+    assert PANELS["overview"].func(con, f).to_pylist()[0]["events"] == n == 10
 
 
 def test_unaligned_time_range_is_answered_from_raw_events(lake: Path) -> None:

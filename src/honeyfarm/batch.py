@@ -6,21 +6,25 @@ Split out of :mod:`honeyfarm.pipeline`, which does the work; these are its data.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
+from honeyfarm.collect.attribution import FileContext
 from honeyfarm.collect.decompress import Damage
 from honeyfarm.collect.files import (
     Block,
     StagedSource,
 )
 from honeyfarm.formats import Format
+from honeyfarm.sql import sql_path, sql_paths
 
 
 class _StateFile(Protocol):
@@ -89,9 +93,16 @@ class _Segment:
     fmt: Format
     block: Block
     offsets: np.ndarray  # line i is block.data[offsets[i]:offsets[i+1]]
-    first_row: int  # global row id of line 0
+    first_row: int  # global row id of line 0: the segment's index << ROW_BITS
     label: str = ""  # name in dead letters (the path, or a remote source's URL)
     staged: StagedSource | None = None  # set for a remote source: its own checkpoint, not the file's
+    ctx: FileContext | None = None  # default sensor and delivery time of the file's records
+
+
+#: A row id is ``segment index << ROW_BITS | line index``: the segment of any row (and so its file's
+#: default sensor and delivery time) is ``_row >> ROW_BITS``, a join on a table of one row per segment
+#: instead of a range join. A block holds at most 64 MiB, so far fewer than 2**32 lines.
+ROW_BITS = 32
 
 
 @dataclass
@@ -125,6 +136,7 @@ class _Batch:
         max_record: int,
         staged: StagedSource | None = None,
         label: str | None = None,
+        ctx: FileContext | None = None,
     ) -> None:
         label = label or (staged.label if staged is not None else str(path))
         for line_no, capped, size in block.oversized:
@@ -132,12 +144,13 @@ class _Batch:
             self.dead.append(_Dead(label, head, line_no, fmt.name, reason, capped, size))
         data = block.data
         offsets = block.offsets
-        seg = _Segment(path, head, fmt, block, offsets, self.rows, label, staged)
+        first_row = len(self.segments) << ROW_BITS
+        seg = _Segment(path, head, fmt, block, offsets, first_row, label, staged, ctx)
         self.segments.append(seg)
         if len(offsets) < 2:
             return  # only over-long lines in this block
         n = len(offsets) - 1
-        rows = np.arange(self.rows, self.rows + n, dtype=np.int64)
+        rows = np.arange(first_row, first_row + n, dtype=np.int64)
         self.rows += n
         self.bytes += len(data)
         binary = pa.LargeBinaryArray.from_buffers(
@@ -185,15 +198,54 @@ class _Batch:
 
     def locate(self, row: int) -> tuple[_Segment, int]:
         """The segment of global row ``row`` and the line's index in it."""
-        lo, hi = 0, len(self.segments) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.segments[mid].first_row <= row:
-                lo = mid
-            else:
-                hi = mid - 1
-        seg = self.segments[lo]
+        seg = self.segments[row >> ROW_BITS]
         return seg, row - seg.first_row
+
+    def context_tables(self) -> tuple[pa.Table, pa.Table | None]:
+        """Each segment's file context, keyed ``_seg``; and CloudWatch lines' event times, keyed ``_row`` (or None).
+
+        The pipeline joins them to the mapped rows (``_row >> ROW_BITS`` = ``_seg``) to give records
+        that lack them the file's sensor and delivery time.
+        """
+        sensors: list[str | None] = []
+        delivered: list[dt.datetime | None] = []
+        sources: list[str | None] = []
+        line_rows: list[np.ndarray] = []
+        line_ms: list[np.ndarray] = []
+        for seg in self.segments:
+            ctx = seg.ctx or FileContext()
+            sensors.append(ctx.sensor)
+            delivered.append(ctx.delivered)
+            sources.append(ctx.time_source if ctx.delivered is not None else None)
+            n = len(seg.offsets) - 1
+            if ctx.line_times_ms is not None and n > 0:
+                # Line numbers are 1-based; line k of the file took event k's time (k - 1 in the array).
+                first = seg.block.first_line - 1
+                ms = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+                got = ctx.line_times_ms[first : first + n]
+                ms[: len(got)] = got
+                line_rows.append(np.arange(seg.first_row, seg.first_row + n, dtype=np.int64))
+                line_ms.append(ms)
+        segs = pa.table(
+            {
+                "_seg": pa.array(np.arange(len(self.segments), dtype=np.int64)),
+                "_sensor": pa.array(sensors, pa.string()),
+                "_delivered": pa.array(delivered, pa.timestamp("us")),
+                "_time_source": pa.array(sources, pa.string()),
+            }
+        )
+        if not line_rows:
+            return segs, None
+        ms_all = np.concatenate(line_ms)
+        valid = (ms_all > -(2**43)) & (ms_all < 2**43)  # ±280 years around 1970: the rest is no time
+        us = np.where(valid, ms_all, 0) * 1000
+        lines = pa.table(
+            {
+                "_row": pa.array(np.concatenate(line_rows)),
+                "_delivered": pa.array(us, pa.timestamp("us"), mask=~valid),
+            }
+        )
+        return segs, lines
 
 
 def _not_blank(data: memoryview | bytes, offsets: np.ndarray) -> np.ndarray:
@@ -215,3 +267,50 @@ def _dead_id(d: _Dead) -> int:
     h.update(d.line.to_bytes(8, "little"))
     h.update(d.raw)
     return int.from_bytes(h.digest(), "little") >> 1
+
+
+def stage_dead(
+    con: duckdb.DuckDBPyConnection,
+    dead: list[_Dead],
+    existing_files: list[Path],
+    parquet_options: str,
+    out: Path,
+    result: IngestResult,
+) -> None:
+    """Write the dead letters not yet in the lake (``existing_files``) under ``out``, counted in ``result``."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    table = pa.table(
+        {
+            "ingested_at": pa.array([now] * len(dead), pa.timestamp("us")),
+            "dead_id": pa.array([_dead_id(d) for d in dead], pa.int64()),
+            "file": pa.array([d.file for d in dead], pa.string()),
+            "line": pa.array([d.line for d in dead], pa.int64()),
+            "source_format": pa.array([d.fmt for d in dead], pa.string()),
+            "reason": pa.array([d.reason for d in dead], pa.string()),
+            "raw": pa.array([d.raw for d in dead], pa.large_binary()),
+            "raw_size": pa.array([d.raw_size for d in dead], pa.int64()),
+        }
+    )
+    con.register("dead_arrow", table)
+    try:
+        if existing_files:
+            known = f"SELECT dead_id FROM read_parquet({sql_paths(existing_files)})"
+        else:
+            known = "SELECT NULL::BIGINT AS dead_id WHERE false"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE dead AS
+            SELECT * FROM dead_arrow d WHERE d.dead_id NOT IN ({known})
+            QUALIFY row_number() OVER (PARTITION BY dead_id ORDER BY line) = 1"""
+        )
+        by_fmt = dict(con.execute("SELECT source_format, count(*) FROM dead GROUP BY 1").fetchall())
+        for fmt, n in by_fmt.items():
+            result.counts(fmt).dead_letter += n
+            result.dead_letter += n
+        if by_fmt:
+            con.execute(
+                f"COPY (SELECT *, ingested_at::DATE AS date FROM dead) TO {sql_path(out)} "
+                f"({parquet_options}, PARTITION_BY (date), FILENAME_PATTERN 'part-{{uuid}}')"
+            )
+    finally:
+        con.execute("DROP TABLE IF EXISTS dead")
+        con.unregister("dead_arrow")

@@ -293,18 +293,20 @@ def replay(
     raw: Annotated[
         bool, typer.Option("--raw", help="Pass every escape sequence to the terminal (attacker-controlled!).")
     ] = False,
+    lake: LakeOpt = None,
 ) -> None:
-    """Replay the TTY log of an interactive session."""
-    from honeyfarm.sensor.capture.ttylog import find_log
+    """Replay the TTY log of an interactive session: the sensor's own, or Cowrie's as ingested into the lake."""
+    from honeyfarm.sensor.capture.ttylog import find_logs
     from honeyfarm.sensor.capture.ttylog import replay as play
 
     cfg = _config(config)
     try:
-        path = find_log(spool or cfg.sensor.spool.dir, session)
+        paths = find_logs(spool or cfg.sensor.spool.dir, session, resolve_lake(cfg, lake))
     except (ValueError, FileNotFoundError) as exc:
         err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
-    play(path, sys.stdout, speed=speed, raw=raw)
+    for path in paths:  # Cowrie writes one log per channel: played one after the other
+        play(path, sys.stdout, speed=speed, raw=raw)
     sys.stdout.write("\n")
 
 

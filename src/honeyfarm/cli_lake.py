@@ -15,7 +15,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from honeyfarm.analysis.names import MALWARE_PANEL_NAMES, PANEL_NAMES, SERVICE_PANEL_NAMES, TRAP_PANEL_NAMES
+from honeyfarm.analysis.names import (
+    MALWARE_PANEL_NAMES,
+    PANEL_NAMES,
+    SERVICE_PANEL_NAMES,
+    SURICATA_PANEL_NAMES,
+    TRAP_PANEL_NAMES,
+)
 from honeyfarm.cli_common import Command, ConfigOpt, CsvOpt, JsonOpt, LakeOpt, app, fail, lake_to_read, load, stdout
 
 #: What ``--limit 0`` ("no limit") asks the panels for: more rows than any lake holds.
@@ -77,7 +83,8 @@ def report(
         typer.Argument(
             metavar="PANEL",
             help=f"One of: {', '.join(PANEL_NAMES + TRAP_PANEL_NAMES + MALWARE_PANEL_NAMES + SERVICE_PANEL_NAMES)}, "
-            "or `malware` / `services` for all malware / service trap panels (default: a summary).",
+            f"{', '.join(SURICATA_PANEL_NAMES)}, http-user-agents, honeypot-types, or `malware` / `services` / "
+            "`suricata` for all malware / service trap / Suricata panels (default: a summary).",
         ),
     ] = None,
     since: Annotated[
@@ -98,6 +105,16 @@ def report(
     ] = None,
     bucket: Annotated[str, typer.Option(metavar="hour|day", help="timeline: hour or day.")] = "hour",
     by_country: Annotated[bool, typer.Option("--by-country", help="timeline: split by country.")] = False,
+    exclude_internal: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-internal",
+            help="Leave out events from internal source addresses (loopback, RFC 1918, link-local, CGNAT, ULA).",
+        ),
+    ] = False,
+    eventid: Annotated[
+        RepeatOpt, typer.Option(metavar="ID", help="Only this eventid, or prefix ending in * (repeatable).")
+    ] = None,
     config: ConfigOpt = None,
     lake: LakeOpt = None,
     as_json: JsonOpt = False,
@@ -106,19 +123,23 @@ def report(
     """Report panels over the lake (overview, top-*, timeline, ..., downloads, eventids, the exploit and service
     traps')."""
     from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
-    from honeyfarm.analysis.panels import PANELS, SUMMARY_PANELS, Filters
+    from honeyfarm.analysis.overview import OVERVIEW_PANELS
+    from honeyfarm.analysis.panels import CLIENT_PANELS, PANELS, SUMMARY_PANELS, Filters
     from honeyfarm.analysis.services import SERVICE_PANELS
+    from honeyfarm.analysis.suricata import SURICATA_PANELS
     from honeyfarm.analysis.traps import TRAP_PANELS
     from honeyfarm.lake.store import Lake
     from honeyfarm.views.render import dumps_json, write_json
     from honeyfarm.views.web.catalog import catalog
 
-    known = {**PANELS, **TRAP_PANELS, **MALWARE_PANELS, **SERVICE_PANELS}
+    known = {**PANELS, **CLIENT_PANELS, **TRAP_PANELS, **MALWARE_PANELS, **SERVICE_PANELS, **SURICATA_PANELS,
+             **OVERVIEW_PANELS}  # fmt: skip
     # names that print several panels
-    group = {None: list(SUMMARY_PANELS), "malware": list(MALWARE_PANELS), "services": list(SERVICE_PANELS)}
+    group = {None: list(SUMMARY_PANELS), "malware": list(MALWARE_PANELS), "services": list(SERVICE_PANELS),
+             "suricata": list(SURICATA_PANELS)}  # fmt: skip
     cfg = load(config)
     if panel not in known and panel not in group:
-        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}, malware, services", 2)
+        raise fail(f"unknown panel {panel!r}; known: {', '.join(known)}, malware, services, suricata", 2)
     if as_csv and panel in group:
         raise fail("--csv needs one panel name", 2)
     if limit is not None and limit < 0:
@@ -134,6 +155,7 @@ def report(
     filters = Filters(
         since=start, until=end, sensors=tuple(sensor or ()),
         countries=tuple(c.upper() for c in country or ()), honeypots=tuple(honeypot or ()),
+        exclude_internal=exclude_internal, eventids=tuple(eventid or ()),
     )  # fmt: skip
     con = Lake(lake_to_read(cfg, lake, config), cfg.lake).connect(cfg.ingest.threads)
     names = group.get(panel) or [str(panel)]

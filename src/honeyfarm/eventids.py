@@ -112,6 +112,8 @@ EVENT_IDS: dict[str, str] = {
     "aws.vpcflow.flow": "Flow record of a custom format without an `action` field.",
     "aws.route53.query": "DNS query received by a Route 53 public hosted zone; resolver in `src_ip`, query in `extra`.",
     "aws.route53resolver.query": "DNS query from a VPC handled by Route 53 Resolver; `src_ip`/`src_port`, query in `extra`.",
+    # --- Modern Honey Network (MHN) sessions -------------------------------------
+    "mhn.session": "A connection MHN stored (mongoexport of its `session` collection) for a honeypot with no event family here (conpot, glastopf, amun, ...): honeypot in `extra.honeypot`, MHN's protocol in `extra.protocol`; Dionaea and Cowrie sessions take their own families' ids.",
     # --- honeyfarm's own sensor -------------------------------------------------
     "honeyfarm.sensor.start": "The sensor started; listening addresses in `extra`.",
     "honeyfarm.sensor.stop": "The sensor stopped; event counts of the run in `extra`.",
@@ -196,6 +198,7 @@ HONEYPOTS: tuple[str, ...] = (
     "tanner",
     "heralding",
     "aws",
+    "mhn",
     "elasticsearch",
     "http",
     "redis",

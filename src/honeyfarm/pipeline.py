@@ -38,12 +38,22 @@ from pathlib import Path
 import pyarrow as pa
 
 from honeyfarm.batch import (
+    ROW_BITS,
     IngestResult,
     _Batch,
     _Dead,
-    _dead_id,
     _StateFile,
     _strip,
+    stage_dead,
+)
+from honeyfarm.collect.attribution import (
+    MISSING_TIME_SQL,
+    FileContext,
+    delivery_time_sqls,
+    file_mtime,
+    local_context,
+    mapped_sql,
+    with_fleet,
 )
 from honeyfarm.collect.checkpoint import CheckpointStore
 from honeyfarm.collect.files import (
@@ -95,6 +105,7 @@ class Ingestor:
         self.data_committed = False  # whether the batch being committed is in the lake yet
         self.follower: FollowedFiles | None = None  # set by ingest(follow=...): named files held open
         self._db_dead: list[_Dead] = []  # unreadable rows of damaged databases, for the pass's first batch
+        self._origins: dict[Path, str] = {}  # converted database → the name it was given as (fleet matching)
 
     # ------------------------------------------------------------------ files
     def run(self, args: list[str], progress: ProgressFn | None = None, stop: StopFn | None = None) -> IngestResult:
@@ -133,8 +144,16 @@ class Ingestor:
         """A Dionaea logsql database becomes honeyfarm JSON lines under ``_state/converted/`` (stable
         lines for old rows), then takes the normal file path. A damaged one gives what reads, one error
         line and a dead letter per unreadable stretch of rows; path None if nothing reads."""
+        from honeyfarm.collect import cowrie_tty
         from honeyfarm.collect.dionaea_sqlite import convert_into
 
+        # A Cowrie binary TTY log is converted into <lake>/_state/tty/ and linked to its session, not read as lines.
+        cap = self.cfg.sensor.limits.ttylog_bytes
+        tty = cowrie_tty.ingest_file(path, name, self.lake.state_dir / "tty", cap, self.result)
+        if tty is not None:
+            key = str(path.resolve()).encode()  # a stable dead_id: the same damage is recorded once
+            self._db_dead += [_Dead(name, key, n, cowrie_tty.FORMAT, why, why.encode(), len(why)) for n, why in tty]
+            return None, name
         got = convert_into(path, self.lake.state_dir / "converted")
         if got is None:
             return path, name
@@ -145,6 +164,8 @@ class Ingestor:
             why = p.describe()
             line = max(p.first_rowid, 0)
             self._db_dead.append(_Dead(name, key, line, "dionaea_sqlite", why, why.encode(), len(why)))
+        if got.out is not None:
+            self._origins[got.out] = name
         return got.out, str(got.out)
 
     def _ingest_remote(self, url: str, batch: _Batch, progress: ProgressFn | None, stop: StopFn | None) -> _Batch:
@@ -222,8 +243,9 @@ class Ingestor:
                 offset, lines = resume[0], resume[1]
             else:
                 log.info("%s: changed under its checkpoint (truncated or rewritten); reading from the start", label)
+        ctx = self._context(path, label, staged)
         for block in reader.blocks(offset, lines):
-            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes, staged, label)
+            batch.add(path, head, fmt, block, self.cfg.ingest.max_record_bytes, staged, label, ctx)
             if progress:
                 progress(block.end - block.start)
             if batch.bytes >= self.cfg.ingest.batch_bytes:
@@ -242,6 +264,15 @@ class Ingestor:
             # Only a plain file can still be growing: its unfinished last line waits for the next run.
             self.result.pending.append({"file": label, "bytes": got.pending_bytes})
         return batch
+
+    def _context(self, path: Path, label: str, staged: StagedSource | None) -> FileContext:
+        """The file's default sensor and delivery time (:mod:`honeyfarm.collect.attribution`), ``[fleet]`` first."""
+        if staged is not None:
+            ctx = staged.context or FileContext(locations=(staged.label,))
+        else:
+            name = self._origins.get(path, label)  # a followed file's label, a converted database's own path
+            ctx = local_context(name, file_mtime(Path(name) if name != label else path))
+        return with_fleet(ctx, self.cfg.fleet.sources)
 
     # ----------------------------------------------------------------- commit
     def _commit(self, batch: _Batch) -> None:
@@ -265,10 +296,12 @@ class Ingestor:
             shutil.rmtree(staged, ignore_errors=True)  # frees a full disk; the batch is read again next run
             raise
         finally:
-            for name in ("mapped", "geo", "dropped"):
+            for name in ("mapped", "geo", "dropped", "filled"):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
             for fmt in batch.tables:
                 con.unregister(f"lines_{fmt}")
+            con.unregister("ctx_segs")
+            con.unregister("ctx_lines")
         # Data is durable: now, and only now, move the checkpoints.
         now = dt.datetime.now(dt.UTC).isoformat()
         for seg in batch.segments:
@@ -302,12 +335,18 @@ class Ingestor:
             selects.append(f"SELECT '{name}' AS _fmt, * FROM ({fmt.select_sql(f'lines_{name}')})")
         # A timestamp outside the accepted window (a forged record, a sensor's broken clock) makes the
         # record a dead letter: checked here, once for every format, as one vectorised predicate.
-        too_old_or_new = self.cfg.ingest.window().sql_reason("ts")
+        window = self.cfg.ingest.window()
         union = "\nUNION ALL\n".join(selects)
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE mapped AS SELECT * REPLACE (coalesce(_reason, {too_old_or_new}) AS _reason) "
-            f"FROM ({union})"
-        )
+        # A record's own non-blank sensor wins, else its file's; a record without a time takes its delivery time.
+        segs, line_times = batch.context_tables()
+        self.con.register("ctx_segs", segs)
+        with_defaults = segs.column("_sensor").null_count < segs.num_rows
+        self.con.execute(mapped_sql(union, window.sql_reason("u.ts"), with_defaults, ROW_BITS))
+        if self.con.execute(MISSING_TIME_SQL).fetchall()[0][0]:  # rare: a second statement over only those rows
+            if line_times is not None:
+                self.con.register("ctx_lines", line_times)
+            for sql in delivery_time_sqls(window.sql_reason("f.delivered"), line_times is not None, ROW_BITS):
+                self.con.execute(sql)
 
     def _sql_dead(self, batch: _Batch) -> None:
         rows = self.con.execute(
@@ -398,46 +437,9 @@ class Ingestor:
         self._touched = {str(d) for d in dates}
 
     def _stage_dead(self, batch: _Batch, out: Path) -> None:
-        if not batch.dead:
-            return
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        table = pa.table(
-            {
-                "ingested_at": pa.array([now] * len(batch.dead), pa.timestamp("us")),
-                "dead_id": pa.array([_dead_id(d) for d in batch.dead], pa.int64()),
-                "file": pa.array([d.file for d in batch.dead], pa.string()),
-                "line": pa.array([d.line for d in batch.dead], pa.int64()),
-                "source_format": pa.array([d.fmt for d in batch.dead], pa.string()),
-                "reason": pa.array([d.reason for d in batch.dead], pa.string()),
-                "raw": pa.array([d.raw for d in batch.dead], pa.large_binary()),
-                "raw_size": pa.array([d.raw_size for d in batch.dead], pa.int64()),
-            }
-        )
-        con = self.con
-        con.register("dead_arrow", table)
-        try:
-            existing_files = self.lake.all_files("dead_letter")
-            if existing_files:
-                known = f"SELECT dead_id FROM read_parquet({sql_paths(existing_files)})"
-            else:
-                known = "SELECT NULL::BIGINT AS dead_id WHERE false"
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE dead AS
-                SELECT * FROM dead_arrow d WHERE d.dead_id NOT IN ({known})
-                QUALIFY row_number() OVER (PARTITION BY dead_id ORDER BY line) = 1"""
-            )
-            by_fmt = dict(con.execute("SELECT source_format, count(*) FROM dead GROUP BY 1").fetchall())
-            for fmt, n in by_fmt.items():
-                self.result.counts(fmt).dead_letter += n
-                self.result.dead_letter += n
-            if by_fmt:
-                con.execute(
-                    f"COPY (SELECT *, ingested_at::DATE AS date FROM dead) TO {sql_path(out)} "
-                    f"({self.lake.parquet_options()}, PARTITION_BY (date), FILENAME_PATTERN 'part-{{uuid}}')"
-                )
-        finally:
-            con.execute("DROP TABLE IF EXISTS dead")
-            con.unregister("dead_arrow")
+        if batch.dead:
+            opts = self.lake.parquet_options()
+            stage_dead(self.con, batch.dead, self.lake.all_files("dead_letter"), opts, out, self.result)
 
     def _compact_touched(self) -> None:
         for d in sorted(self._touched):

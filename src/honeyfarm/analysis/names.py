@@ -4,7 +4,8 @@
 ``tests/test_panels.py`` checks that this list and :data:`honeyfarm.analysis.panels.PANELS` agree,
 ``tests/test_views_traps.py`` the trap panels' list and :data:`honeyfarm.analysis.traps.TRAP_PANELS`,
 ``tests/test_malware_views.py`` the malware panels' list and :data:`honeyfarm.analysis.malware.PANELS`,
-``tests/test_views_services.py`` the service traps' list and :data:`honeyfarm.analysis.services.SERVICE_PANELS`.
+``tests/test_views_services.py`` the service traps' list and :data:`honeyfarm.analysis.services.SERVICE_PANELS`,
+``tests/test_views_suricata.py`` Suricata's list and :data:`honeyfarm.analysis.suricata.SURICATA_PANELS`.
 """
 
 from __future__ import annotations
@@ -62,4 +63,21 @@ SERVICE_PANEL_NAMES: tuple[str, ...] = (
     "sip-extensions",
     "catchall-ports",
     "catchall-guesses",
+)
+
+#: Suricata's panels (:data:`honeyfarm.analysis.suricata.SURICATA_PANELS`); ``honeyfarm report suricata`` prints
+#: them all.
+SURICATA_PANEL_NAMES: tuple[str, ...] = (
+    "suricata-signatures",
+    "suricata-categories",
+    "suricata-severities",
+    "suricata-cves",
+    "suricata-sources",
+    "suricata-countries",
+    "suricata-asns",
+    "suricata-sensors",
+    "suricata-event-types",
+    "suricata-protocols",
+    "suricata-files",
+    "suricata-urls",
 )

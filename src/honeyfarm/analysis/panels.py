@@ -9,6 +9,7 @@ the same :class:`Filters` (time range, sensors, countries, honeypots).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,18 +17,29 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.lake.rollup import ROLLUPS
+from honeyfarm.lake.rollup import INTERNAL, INTERNAL_NETWORKS, ROLLUPS
+
+#: The name shown (and accepted as a sensor filter value) for events whose source names no sensor, so that every
+#: per-sensor table adds up to the event count.
+NO_SENSOR = "(no sensor)"
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Filters shared by every panel. Empty lists mean "all"."""
+    """Filters shared by every panel. Empty lists mean "all".
+
+    ``sensors`` may hold :data:`NO_SENSOR`, which selects the events that carry no sensor name.
+    ``exclude_internal`` drops events from internal source addresses (:data:`honeyfarm.lake.rollup.INTERNAL`);
+    ``eventids`` keeps only these eventids, where ``cowrie.login.*`` (a trailing ``*``) is a prefix.
+    """
 
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     sensors: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     honeypots: tuple[str, ...] = ()
+    exclude_internal: bool = False
+    eventids: tuple[str, ...] = ()
 
     def hour_aligned(self) -> bool:
         """Whether the time range falls on whole hours (so hourly rollups answer it exactly)."""
@@ -51,7 +63,13 @@ class Filters:
             params.append(_naive_utc(self.until))
             clauses.append("date <= ?")
             params.append(_naive_utc(self.until).date())
-        for col, values in (("sensor", self.sensors), ("src_country", self.countries)):
+        named = tuple(s for s in self.sensors if s != NO_SENSOR)
+        if NO_SENSOR in self.sensors:
+            ins = f"sensor IN ({', '.join('?' for _ in named)}) OR " if named else ""
+            clauses.append(f"({ins}sensor IS NULL)")
+            params.extend(named)
+            named = ()
+        for col, values in (("sensor", named), ("src_country", self.countries)):
             if values:
                 clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
                 params.extend(values)
@@ -59,9 +77,47 @@ class Filters:
             col = "honeypot" if rollup else "split_part(eventid, '.', 1)"
             clauses.append(f"{col} IN ({', '.join('?' for _ in self.honeypots)})")
             params.extend(self.honeypots)
+        if self.exclude_internal:  # every rollup has the `internal` dimension
+            clauses.append("NOT internal" if rollup else f"NOT {INTERNAL}")
+        if self.eventids:  # over rollups only those with an `eventid` key: source() sees to that
+            exact = [e for e in self.eventids if not e.endswith("*")]
+            ors = [f"eventid IN ({', '.join('?' for _ in exact)})"] if exact else []
+            ors += ["starts_with(eventid, ?)" for e in self.eventids if e.endswith("*")]
+            clauses.append(f"({' OR '.join(ors)})")
+            params.extend(exact)
+            params.extend(e.rstrip("*") for e in self.eventids if e.endswith("*"))
         if extra:
             clauses.append(f"({extra})")
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def admits(self, event: dict[str, Any]) -> bool:
+        """Whether one event (a dict of lake columns) passes the filters other than the time range: the live
+        feed's check, the same rules as :meth:`where`."""
+        sensor = event.get("sensor")
+        eid = str(event.get("eventid") or "")
+        return (
+            (not self.sensors or sensor in self.sensors or (sensor is None and NO_SENSOR in self.sensors))
+            and (not self.countries or event.get("src_country") in self.countries)
+            and (not self.honeypots or eid.split(".", 1)[0] in self.honeypots)
+            and not (self.exclude_internal and is_internal(event.get("src_ip")))
+            and (not self.eventids or any(eid.startswith(e[:-1]) if e.endswith("*") else eid == e
+                                          for e in self.eventids))
+        )  # fmt: skip
+
+
+_NETWORKS = tuple(ipaddress.ip_network(n) for n in INTERNAL_NETWORKS)
+
+
+def is_internal(ip: object) -> bool:
+    """Python's twin of the SQL :data:`honeyfarm.lake.rollup.INTERNAL` (loopback, private, link-local, CGNAT,
+    ULA, 0/8); not an address (or None) is not internal."""
+    try:
+        addr = ipaddress.ip_address(str(ip))
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr in n for n in _NETWORKS if n.version == addr.version)
 
 
 def _naive_utc(t: dt.datetime) -> dt.datetime:
@@ -91,7 +147,10 @@ def source(con: duckdb.DuckDBPyConnection, name: str, f: Filters) -> tuple[str, 
     the filtered events, by that same SELECT.
     """
     r = ROLLUPS[name]
-    if not _rollups_on(con):
+    # An eventid filter needs the rollup's eventid key; rollups without one (sessions, credentials, ...) are
+    # recomputed from the filtered events by the same SELECT: exact, slower, and only on that drill-down.
+    needs_events = bool(f.eventids) and all(n != "eventid" for n, _ in r.keys)
+    if needs_events or not _rollups_on(con):
         where, p = f.where()
         return f"({r.select('events', where)})", p
     cols = ", ".join(n for n, _ in r.keys + r.measures)
@@ -127,7 +186,8 @@ def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     src, params = source(con, "sessions", f)
     sql = f"""
     WITH s AS (SELECT * FROM {src}),
-    per AS (SELECT sensor, sum(events)::BIGINT AS events, count(DISTINCT session_key) AS sessions,
+    per AS (SELECT coalesce(sensor, '{NO_SENSOR}') AS sensor, sum(events)::BIGINT AS events,
+                   count(DISTINCT session_key) AS sessions,
                    count(DISTINCT src_ip) AS unique_ips, min(first_seen) AS first_seen, max(last_seen) AS last_seen
             FROM s GROUP BY sensor)
     SELECT '(all)' AS sensor, coalesce(sum(events), 0)::BIGINT AS events,
@@ -200,14 +260,14 @@ def top_asns(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.
 
 
 def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
-    """Source addresses by events, with location, AS and activity span."""
+    """Source addresses by events, with location, AS, activity span and whether the address is internal."""
     src, params = source(con, "sessions", f)
     sql = f"""WITH s AS (SELECT * FROM {src} WHERE src_ip IS NOT NULL),
     top AS (SELECT src_ip, sum(events)::BIGINT AS events FROM s GROUP BY src_ip
             ORDER BY events DESC, src_ip LIMIT {int(limit)})
     SELECT s.src_ip AS ip, any_value(top.events) AS events, count(DISTINCT session_key) AS sessions,
     any_value(src_country) AS country, any_value(src_asn) AS asn, any_value(src_as_org) AS organisation,
-    min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    min(first_seen) AS first_seen, max(last_seen) AS last_seen, {INTERNAL.replace("src_ip", "s.src_ip")} AS internal
     FROM s JOIN top USING (src_ip) GROUP BY s.src_ip ORDER BY events DESC, ip"""
     return _run(con, sql, params)
 
@@ -241,11 +301,21 @@ def timeline(
 
 
 def client_versions(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
-    """Client software banners (SSH version strings) by sessions and unique source IPs."""
-    src, params = source(con, "sessions", f)
+    """SSH client banners (the version strings of SSH events) by sessions and unique source IPs."""
+    src, params = source(con, "clients", f)
     sql = f"""SELECT client_version, count(DISTINCT session_key) AS sessions, count(DISTINCT src_ip) AS unique_ips
-    FROM {src} WHERE client_version IS NOT NULL GROUP BY client_version
+    FROM {src} WHERE kind = 'ssh' GROUP BY client_version
     ORDER BY sessions DESC, client_version LIMIT {int(limit)}"""
+    return _run(con, sql, params)
+
+
+def http_user_agents(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
+    """HTTP user agents (web traps, Tanner, Suricata http, Docker/Elasticsearch APIs) by requests and source IPs."""
+    src, params = source(con, "clients", f)
+    sql = f"""SELECT client_version AS user_agent, sum(events)::BIGINT AS requests,
+    count(DISTINCT src_ip) AS unique_ips, string_agg(DISTINCT honeypot, ',' ORDER BY honeypot) AS honeypots
+    FROM {src} WHERE kind = 'http' GROUP BY client_version
+    ORDER BY requests DESC, user_agent LIMIT {int(limit)}"""
     return _run(con, sql, params)
 
 
@@ -326,3 +396,8 @@ SUMMARY_PANELS: tuple[str, ...] = (
     "overview", "top-countries", "top-ips", "top-usernames", "top-passwords",
     "top-credentials", "top-commands", "client-versions", "downloads",
 )  # fmt: skip
+
+#: Panels over every source's client strings beyond Cowrie's (``honeyfarm report http-user-agents``,
+#: ``/api/panels/http-user-agents``): a registry of their own, as the trap, service and Suricata panels have,
+#: because many lakes (a Cowrie-only one) have nothing to show in them.
+CLIENT_PANELS: dict[str, Panel] = {p.name: p for p in (Panel("http-user-agents", http_user_agents, 10),)}

@@ -9,6 +9,14 @@ names up there too. Logins of these traps are ``<trap>.login.success`` /
 ``.failed`` events, so the core credential panels count them already;
 :func:`service_logins` adds the trap as a column.
 
+Dionaea's own logs (JSON, SQLite) and MHN's Dionaea sessions (eventids ``dionaea.*``, but
+``dionaea.connection.listen``, a service start) count here too: their ``service`` is the protocol Dionaea
+spoke (``protocol``: ``smb``, ``mssql``, ``sip``, ``http``, ...; ``closed port`` for MHN's ``pcap`` rejects)
+and their ``source`` the format (``dionaea``, ``dionaea_sqlite``, ``mhn``; honeyfarm's traps are
+``honeyfarm``). The overview, logins, SQL and timeline panels show them; the panels built on fields Dionaea
+does not log (SMB dialects, pipes, shares, exploit probes, SIP, catch-all guesses, uploads with a SHA-256)
+stay honeyfarm-only.
+
 Every other panel reads :data:`SERVICES_ROLLUP`: the service traps' events
 grouped by hour, the shared filter dimensions and the few ``extra`` fields the
 panels need (dialects, pipes, shares, SIP methods, protocol guesses, ...).
@@ -33,9 +41,27 @@ from honeyfarm.lake.rollup import _DIMS, ROLLUPS, SESSION_KEY, Rollup
 SERVICE_TRAPS: tuple[str, ...] = ("smb", "ftp", "tftp", "mssql", "mysql", "sip", "catchall")
 
 _TRAPS_SQL = "(" + ", ".join(repr(t) for t in SERVICE_TRAPS) + ")"
-_IN = f"split_part(eventid, '.', 1) IN {_TRAPS_SQL}"
+_OWN = f"split_part(eventid, '.', 1) IN {_TRAPS_SQL}"
+# Dionaea's events (its JSON and SQLite logs, MHN's sessions) but its service starts: no peer, no attack.
+_DIONAEA = "(eventid LIKE 'dionaea.%' AND eventid <> 'dionaea.connection.listen')"
+_IN = f"{_OWN} OR {_DIONAEA}"
 _UPLOAD = "eventid LIKE '%.file_upload'"  # <trap>.session.file_upload: SMB, FTP, TFTP, MySQL
-_SQL = "eventid IN ('mssql.command.input', 'mysql.command.input')"
+_DOWNLOAD = "eventid LIKE '%.file_download'"  # Dionaea's logsql downloads (url, md5)
+_SQL = (
+    "eventid IN ('mssql.command.input', 'mysql.command.input', 'dionaea.mssql.command.input', "
+    "'dionaea.mysql.command.input')"
+)
+_DIONAEA_LOGIN = "eventid IN ('dionaea.login', 'dionaea.login.success')"
+#: The service an event belongs to: the trap (honeyfarm), else the protocol Dionaea spoke. Dionaea's ``pcap``
+#: module reports connections to closed ports (answered with a RST, no protocol spoken): ``closed port``, as
+#: MHN's ``pcap`` records (which it stores as rejects without a protocol).
+SERVICE = (
+    f"CASE WHEN {_OWN} THEN split_part(eventid, '.', 1) WHEN lower(protocol) = 'pcap' THEN 'closed port' "
+    "WHEN protocol IS NOT NULL AND protocol <> '' THEN lower(protocol) "
+    "WHEN eventid = 'dionaea.connection.reject' THEN 'closed port' ELSE 'unknown' END"
+)
+#: Where an event comes from: ``honeyfarm`` (the sensor's traps), else its source format.
+SOURCE = f"CASE WHEN {_OWN} THEN 'honeyfarm' ELSE coalesce(source_format, split_part(eventid, '.', 1)) END"
 
 
 def _x(key: str) -> str:
@@ -60,6 +86,8 @@ SERVICES_ROLLUP = Rollup(
     (
         *_DIMS,
         ("eventid", "eventid"),
+        ("service", SERVICE),
+        ("source", SOURCE),
         ("session_key", SESSION_KEY),
         ("src_ip", "src_ip"),
         ("dst_port", "dst_port"),
@@ -67,8 +95,10 @@ SERVICES_ROLLUP = Rollup(
         # SQL batches and the binary path of a svcctl call; FTP command lines (brute force) are left to
         # the commands rollup, so they add no rows here.
         ("command", f"CASE WHEN {_SQL} OR eventid = 'smb.dcerpc.request' THEN command END"),
-        # SIP digest usernames only: other traps' logins are the credentials rollup's.
-        ("username", "CASE WHEN eventid LIKE 'sip.login.%' THEN username END"),
+        # SIP digest usernames, and Dionaea's logins (its JSON log's are no ``.login.success/failed`` event,
+        # so the credentials rollup has none of them); other traps' logins are the credentials rollup's.
+        ("username", f"CASE WHEN eventid LIKE 'sip.login.%' OR {_DIONAEA_LOGIN} THEN username END"),
+        ("password", f"CASE WHEN {_DIONAEA_LOGIN} THEN password END"),
         ("sha256", "sha256"),
         ("path", f"CASE WHEN {_UPLOAD} THEN coalesce({_x('path')}, {_x('filename')}) END"),
         ("size", f"CASE WHEN {_UPLOAD} THEN TRY_CAST({_x('size')} AS BIGINT) END"),
@@ -130,14 +160,23 @@ def _agg(col: str) -> str:
     return f"string_agg(DISTINCT {col}, ',' ORDER BY {col})"
 
 
+#: How many ports the overview lists per row (the lowest): MHN's closed-port rows hit hundreds.
+MAX_PORTS = 12
+
+
 def service_overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
-    """Events, sessions and source IPs per service trap, with its logins and uploads."""
+    """Events, sessions and source IPs per service and source (honeyfarm's trap, Dionaea, MHN), with the
+    honeypot to filter on, logins, uploads, downloads and the ports connected to."""
     return _select(
         con, f, "true",
-        f"honeypot AS trap, {_N} AS events, {_SESSIONS}, {_IPS}, "
-        f"coalesce(sum(count) FILTER (WHERE eventid LIKE '%.login.%'), 0)::BIGINT AS logins, "
-        f"coalesce(sum(count) FILTER (WHERE {_UPLOAD}), 0)::BIGINT AS uploads, {_SPAN}",
-        "honeypot", "events DESC, trap", limit,
+        f"service AS trap, source, honeypot, {_N} AS events, {_SESSIONS}, {_IPS}, "
+        f"coalesce(sum(count) FILTER (WHERE eventid LIKE '%.login.%' OR {_DIONAEA_LOGIN}), 0)::BIGINT AS logins, "
+        f"coalesce(sum(count) FILTER (WHERE {_UPLOAD}), 0)::BIGINT AS uploads, "
+        f"coalesce(sum(count) FILTER (WHERE {_DOWNLOAD}), 0)::BIGINT AS downloads, "
+        "count(DISTINCT dst_port) AS ports, "
+        "nullif(array_to_string(list_sort(list_distinct(list(dst_port) FILTER (WHERE dst_port IS NOT NULL)))"
+        f"[1:{MAX_PORTS}], ','), '') AS port_list, {_SPAN}",
+        "1, 2, 3", "events DESC, trap, source, honeypot", limit,
     )  # fmt: skip
 
 
@@ -186,11 +225,12 @@ def smb_shares(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> p
 
 
 def sql_commands(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> pa.Table:
-    """SQL sent to the MSSQL and MySQL traps after login: per trap and statement, sessions and IPs."""
+    """SQL sent to the MSSQL and MySQL traps (and Dionaea's) after login: per trap, statement and source,
+    sessions and IPs."""
     return _select(
         con, f, f"{_SQL} AND command IS NOT NULL",
-        f"honeypot AS trap, command, {_N} AS count, {_SESSIONS}, {_IPS}, {_SPAN}",
-        "1, 2", "count DESC, trap, command", limit,
+        f"service AS trap, command, {_N} AS count, {_SESSIONS}, {_IPS}, {_SPAN}, source",
+        "trap, command, source", "count DESC, trap, command, source", limit,
     )  # fmt: skip
 
 
@@ -265,12 +305,21 @@ def service_uploads(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20)
 
 
 def service_logins(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> pa.Table:
-    """Logins tried on the service traps, per trap and username/password (NULL: the protocol sends none)."""
-    src, params = source(con, "credentials", f)
-    sql = f"""SELECT honeypot AS trap, username, password, sum(attempts)::BIGINT AS attempts,
-    sum(successes)::BIGINT AS successes FROM {src} WHERE honeypot IN {_TRAPS_SQL}
-    GROUP BY 1, 2, 3 ORDER BY attempts DESC, trap, username, password NULLS FIRST LIMIT {int(limit)}"""
-    return _run(con, sql, params)
+    """Logins tried on the service traps and Dionaea, per trap (Dionaea: the service), username/password
+    (NULL: the protocol sends none) and source. A Dionaea JSON record counts once, with its first pair."""
+    own, own_params = source(con, "credentials", f)
+    dio, dio_params = _source(con, f)
+    sql = f"""WITH x AS (
+      SELECT honeypot AS trap, username, password, attempts, successes, 'honeyfarm' AS source
+      FROM {own} WHERE honeypot IN {_TRAPS_SQL}
+      UNION ALL
+      SELECT service, username, password, count, CASE WHEN eventid = 'dionaea.login.success' THEN count ELSE 0 END,
+             source
+      FROM {dio} WHERE {_DIONAEA_LOGIN} AND username IS NOT NULL)
+    SELECT trap, username, password, sum(attempts)::BIGINT AS attempts, sum(successes)::BIGINT AS successes, source
+    FROM x GROUP BY trap, username, password, source
+    ORDER BY attempts DESC, trap, username, password NULLS FIRST, source LIMIT {int(limit)}"""
+    return _run(con, sql, own_params + dio_params)
 
 
 SERVICE_PANELS: dict[str, Panel] = {
@@ -294,11 +343,12 @@ SERVICE_PANELS: dict[str, Panel] = {
 
 
 def service_timeline(con: duckdb.DuckDBPyConnection, f: Filters, bucket: str = "hour") -> pa.Table:
-    """Service trap events per hour or day and trap; columns ``bucket, series, events``."""
+    """Service events per hour or day and service (honeyfarm's traps and Dionaea's services together);
+    columns ``bucket, series, events``."""
     if bucket not in ("hour", "day"):
         raise ValueError("bucket must be 'hour' or 'day'")
     src, params = _source(con, f)
-    sql = f"""SELECT date_trunc('{bucket}', hour) AS bucket, honeypot AS series, {_N} AS events
+    sql = f"""SELECT date_trunc('{bucket}', hour) AS bucket, service AS series, {_N} AS events
     FROM {src} GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2"""
     return _run(con, sql, params)
 

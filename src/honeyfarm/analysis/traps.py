@@ -2,6 +2,11 @@
 """Report panels of the exploit traps and their payloads: web (eventids ``http.*``; ``web.*`` is read the
 same), Redis (``redis.*``), Docker Engine API (``docker.*``) and Elasticsearch (``elasticsearch.*``).
 
+The web panels count SNARE/Tanner's requests (``tanner.request``) too, so a Tanner user sees paths, methods,
+user agents and Tanner's detections here; their ``traps`` column (``tanner``) says where rows come from.
+Tanner's detection names are the web trap's attack classes where they mean the same (``lfi`` is
+``traversal``, ``cmd_exec`` is ``cmd_injection``: :data:`honeyfarm.lake.rollup.TANNER_ATTACKS`).
+
 The same contract as :mod:`honeyfarm.analysis.panels` (one function per
 panel, :class:`Filters` in, an Arrow table out), kept in a registry of its own
 (:data:`TRAP_PANELS`): ``honeyfarm report`` and ``/api/panels/{name}`` look
@@ -26,9 +31,9 @@ import duckdb
 import pyarrow as pa
 
 from honeyfarm.analysis.panels import Filters, Panel, source
-from honeyfarm.lake.rollup import TRAP_HONEYPOTS, WEB_REQUEST
+from honeyfarm.lake.rollup import TRAP_HONEYPOTS, WEB_HONEYPOTS, WEB_REQUEST
 
-_TRAPS_IN = "honeypot IN (" + ", ".join(repr(t) for t in TRAP_HONEYPOTS) + ")"
+_TRAPS_IN = "honeypot IN (" + ", ".join(repr(t) for t in TRAP_HONEYPOTS + WEB_HONEYPOTS) + ")"
 _DOCKER = "eventid IN ('docker.container.create', 'docker.exec.create', 'docker.image.pull', 'docker.stream.input')"
 _FETCHED = "eventid LIKE '%.file_download'"
 _FAILED = "eventid LIKE '%.file_download.failed'"
@@ -62,13 +67,13 @@ def trap_overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -
 
 
 def web_paths(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> pa.Table:
-    """Web paths requested most (query string cut), with methods, attack classes and source IPs."""
+    """Web paths requested most (query string cut), with methods, attack classes, source IPs and traps."""
     return _select(
         con, f, f"{WEB_REQUEST} AND path IS NOT NULL",
         "path, sum(count)::BIGINT AS requests, "
         f"{_IPS}, string_agg(DISTINCT method, ',' ORDER BY method) AS methods, "
         "nullif(array_to_string(list_sort(list_distinct(flatten(list(attacks) FILTER (WHERE attacks IS NOT NULL)))), "
-        f"','), '') AS attacks, {_SPAN}",
+        f"','), '') AS attacks, {_SPAN}, string_agg(DISTINCT honeypot, ',' ORDER BY honeypot) AS traps",
         "1", "requests DESC, path", limit,
     )  # fmt: skip
 
@@ -92,7 +97,7 @@ def web_attacks(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 30) -> 
 def user_agents(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> pa.Table:
     """User agents (client banners) of requests to the exploit traps, with source IPs and traps."""
     return _select(
-        con, f, f"{_TRAPS_IN} AND eventid LIKE '%.request.received' AND client_version IS NOT NULL",
+        con, f, f"{_TRAPS_IN} AND (eventid LIKE '%.request.received' OR {WEB_REQUEST}) AND client_version IS NOT NULL",
         f"client_version AS user_agent, sum(count)::BIGINT AS requests, {_IPS}, "
         f"string_agg(DISTINCT honeypot, ',' ORDER BY honeypot) AS traps, {_SPAN}",
         "client_version", "requests DESC, user_agent", limit,

@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from honeyfarm.collect.attribution import FileContext
 from honeyfarm.collect.decompress import GZIP_MAGIC as GZIP_MAGIC  # re-exported: remote_s3 sniffs objects
 from honeyfarm.collect.decompress import ZSTD_MAGIC as ZSTD_MAGIC
 from honeyfarm.collect.decompress import Damage, DecodingStream, GzipStream, ZstdStream
@@ -105,6 +106,8 @@ class StagedSource:
     resume: tuple[int, int, str] | None = None
     record: Callable[[int, int, bytes], None] | None = None
     finish: Callable[[], None] | None = None
+    #: Default sensor and delivery time its location states (see :mod:`honeyfarm.collect.attribution`).
+    context: FileContext | None = None
 
 
 def compression_of(path: Path) -> str | None:

@@ -7,6 +7,10 @@ CloudWatch Logs. Each event's ``message`` is one record; runs of messages are
 written as lines into a temporary file under the lake's ``_staging`` and go
 through the very same format detection, mapping, dead-letter and dedup path as
 a local file (:mod:`honeyfarm.pipeline`), so nothing about parsing differs.
+Every event is exactly one line (inner line breaks become spaces), so line
+``n`` of such a file is event ``n``, and its timestamp goes along in the
+file's :class:`~honeyfarm.collect.attribution.FileContext`: a record that
+carries no time of its own takes its event's (``time_source = cloudwatch``).
 
 Incremental, per stream: CloudWatch gives every event an ``eventId`` and a
 ``timestamp`` (ms) and returns a stream's events in timestamp order. The
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from honeyfarm.collect.attribution import cloudwatch_context
 from honeyfarm.collect.files import StagedSource
 from honeyfarm.collect.remote_s3 import (
     RemoteConfig,
@@ -196,6 +201,7 @@ def _stream_runs(
         before = cur.events
         first_ts: int | None = None
         size = 0
+        times: list[int] = []  # each line's event timestamp: the time of records that carry none
         try:
             with open(path, "wb") as f:
                 while size < chunk_bytes:
@@ -214,6 +220,7 @@ def _stream_runs(
                             continue  # read last time (inside the look-back window)
                         line = _one_line(str(ev.get("message", "")))
                         f.write(line)
+                        times.append(ts)
                         size += len(line)
                         cur.ids[eid] = ts
                         cur.last_ts = max(cur.last_ts, ts)
@@ -234,6 +241,7 @@ def _stream_runs(
                     f"cloudwatch://{cur.group}/{cur.stream}?start={first_ts}",
                     path,
                     finish=functools.partial(advance, snapshot, before),
+                    context=cloudwatch_context(cur.group, cur.stream, times),
                 )
         finally:
             path.unlink(missing_ok=True)

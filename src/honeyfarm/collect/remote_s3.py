@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from honeyfarm.collect.attribution import s3_context
 from honeyfarm.collect.files import GZIP_MAGIC, ZSTD_MAGIC, StagedSource, digest, is_content_key
 from honeyfarm.config import RemoteConfig
 from honeyfarm.lake.durable import atomic_write_bytes
@@ -215,7 +216,7 @@ def staged_objects(
     client = boto_client(
         "s3", rcfg, region or rcfg.s3_region, endpoint, s3={"addressing_style": rcfg.s3_addressing_style}
     )
-    for key, etag, size in _list(client, bucket, prefix, url):
+    for key, etag, size, modified in _list(client, bucket, prefix, url):
         stats["objects_listed"] = stats.get("objects_listed", 0) + 1
         if skipped_key(key):
             continue
@@ -238,17 +239,25 @@ def staged_objects(
                 resume,
                 record=functools.partial(state.record, label, etag, size),
                 finish=functools.partial(state.finish, label, etag, size),
+                context=s3_context(bucket, key, modified),
             )
         finally:
             path.unlink(missing_ok=True)
 
 
-def _list(client: Any, bucket: str, prefix: str, url: str) -> Iterator[tuple[str, str, int]]:
+def _list(client: Any, bucket: str, prefix: str, url: str) -> Iterator[tuple[str, str, int, dt.datetime | None]]:
+    """(key, ETag, size, LastModified) of every object under ``prefix``."""
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     try:
         for page in pages:
             for obj in page.get("Contents", []):
-                yield obj["Key"], str(obj.get("ETag", "")).strip('"'), int(obj.get("Size", 0))
+                modified = obj.get("LastModified")
+                yield (
+                    obj["Key"],
+                    str(obj.get("ETag", "")).strip('"'),
+                    int(obj.get("Size", 0)),
+                    modified if isinstance(modified, dt.datetime) else None,
+                )
     except aws_errors() as exc:
         raise RemoteError(describe_error(f"{url}: cannot list objects", exc)) from None
 

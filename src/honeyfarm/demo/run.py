@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -46,6 +47,51 @@ def demo_config(cfg: Config, workdir: Path, port: int) -> Config:
     return Config.model_validate({**cfg.model_dump(), "fleet": {"sensors": fleet}, "serve": serve})
 
 
+#: The config file the demo writes beside its lake: ``serve --config`` with it shows the demo's fleet again.
+DEMO_CONFIG = "honeyfarm-demo.toml"
+
+
+def _toml_str(s: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, once DEL (which JSON leaves raw) is escaped too."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def write_demo_config(cfg: Config, workdir: Path, lake_root: Path) -> Path:
+    """``workdir/honeyfarm-demo.toml``: the demo lake and its ``[fleet.sensors.<name>]`` facts (cost, region,
+    location), so that ``honeyfarm serve --config`` it shows what the demo's dashboard showed.
+
+    The file is read back with the real loader before the demo names it: a command it prints must work.
+    """
+    from honeyfarm.config import load_config
+
+    lines = [
+        "# Written by `honeyfarm demo`: its lake and its sensors' facts (t3.micro on-demand prices, a map location).",
+        "[lake]",
+        f"path = {_toml_str(str(lake_root.absolute()))}",
+    ]
+    for name, info in cfg.fleet.sensors.items():
+        lines += ["", f"[fleet.sensors.{_toml_str(name)}]"]
+        for key, value in info.model_dump(exclude_none=True).items():
+            lines.append(f"{key} = {_toml_str(value) if isinstance(value, str) else json.dumps(value)}")
+    path = workdir / DEMO_CONFIG
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    back = load_config(path)
+    if back.fleet.sensors != cfg.fleet.sensors:  # pragma: no cover - a writer bug, not a user error
+        raise RuntimeError(f"{path} does not read back as the demo's fleet")
+    return path
+
+
+def serve_command(prog: str, config: Path, lake_root: Path, spool: Path | None) -> str:
+    """``serve`` with the demo's config (fleet facts), lake and TTY log directory, as a user pastes it."""
+
+    def q(p: Path) -> str:
+        return shlex.quote(str(p.absolute()))
+
+    cmd = f"{prog} serve --config {q(config)} --lake {q(lake_root)}"
+    return f"{cmd} --ttylog-dir {q(spool)}" if spool is not None else cmd
+
+
 def invocation() -> str:
     """How to run this same ``honeyfarm`` from the current directory, for hints a user pastes.
 
@@ -65,14 +111,14 @@ def invocation() -> str:
     return f"{shlex.quote(sys.executable)} -m honeyfarm.cli"
 
 
-def try_hints(prog: str, lake_root: Path, spool: Path | None) -> list[str]:
+def try_hints(prog: str, lake_root: Path, spool: Path | None, config: Path | None = None) -> list[str]:
     """Commands that work when pasted: the demo lake is not the default ``./honeyfarm-data``."""
     lake = shlex.quote(str(lake_root.absolute()))
     lines = [
         f"export HONEYFARM_LAKE={lake}    # or give each command --lake {lake}",
         f"{prog} report top-credentials",
         f"{prog} query 'SELECT src_country, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC'",
-        f"{prog} serve",
+        serve_command(prog, config, lake_root, spool) if config is not None else f"{prog} serve",
     ]
     casts = sorted(spool.glob("tty/*.cast")) if spool is not None else []
     if spool is not None and casts:
@@ -98,6 +144,7 @@ def run_demo(
     cfg = demo_config(cfg, workdir, port)
     logs = workdir / "logs"
     lake_root = workdir / "lake"
+    config_file = write_demo_config(cfg, workdir, lake_root)
     out.print(Text("honeyfarm demo — SYNTHETIC data (generated, not real attacks)", style="bold yellow"))
     t0 = time.perf_counter()
     files = write_demo_logs(logs, events)
@@ -136,12 +183,19 @@ def run_demo(
             dashboard = Background(lake_root, cfg.serve.model_copy(update={"port": 0}), cfg.fleet, cfg.ingest.window())
             url = dashboard.start()
         out.print(Text(f"\nDashboard: {url}", style="bold cyan"), Text("  (the live feed shows what lands next)"))
+        if live:  # the live traps are attacked from 127.0.0.1, which the views leave out by default
+            out.print(
+                f"The live attacks come from 127.0.0.1, an internal address the views leave out by default: "
+                f"{url}#/overview?internal=include shows them (or untick 'Exclude internal').",
+                markup=False,
+                soft_wrap=True,
+            )
     try:
         if live:
             _live(cfg, workdir, lake_root, duration, out)
         spool = workdir / "live" / "spool" if live else None
         out.print("\nTry (other commands read ./honeyfarm-data unless told where the demo lake is):", markup=False)
-        for line in try_hints(invocation(), lake_root, spool):
+        for line in try_hints(invocation(), lake_root, spool, config_file):
             out.print(f"  {line}", markup=False, soft_wrap=True)
         if dashboard is not None and serve_for == 0:
             out.print(

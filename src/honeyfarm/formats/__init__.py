@@ -15,6 +15,7 @@ from honeyfarm.formats.cowrie import CowrieFormat
 from honeyfarm.formats.dionaea import DionaeaJsonFormat
 from honeyfarm.formats.heralding import HeraldingAuthFormat, HeraldingSessionFormat
 from honeyfarm.formats.honeyfarm import HoneyfarmFormat
+from honeyfarm.formats.mhn import MHNSessionFormat
 from honeyfarm.formats.route53 import Route53QueryFormat, Route53ResolverFormat
 from honeyfarm.formats.suricata import SuricataFormat
 from honeyfarm.formats.tanner import TannerFormat
@@ -33,6 +34,7 @@ FORMATS: dict[str, Format] = {
         Route53QueryFormat(),
         Route53ResolverFormat(),
         VPCFlowFormat(),
+        MHNSessionFormat(),
     )
 }
 

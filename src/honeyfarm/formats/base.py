@@ -8,10 +8,17 @@ maps the fields into the event schema and says, per line, why it was rejected
 ``read_ndjson`` (see ``bench/ingest.py``).
 
 A format's SELECT reads the table named by ``lines`` with columns
-``_row`` (BIGINT, index in the batch) and ``line`` (VARCHAR, one record, may
-end in ``\\n``), and returns ``_row``, ``_reason`` and every column of
-:data:`honeyfarm.schema.EVENT_COLUMNS` (geo columns may be NULL: enrichment
-fills them later).
+``_row`` (BIGINT, orders the batch's lines; not dense) and ``line``
+(VARCHAR, one record, may end in ``\\n``), and returns ``_row``, ``_reason``
+and every column of :data:`honeyfarm.schema.EVENT_COLUMNS` (geo columns may
+be NULL: enrichment fills them later).
+
+A record that carries no time at all gets ``ts`` NULL and ``_reason`` NULL
+(not a dead letter): the pipeline gives it its delivery time (the CloudWatch
+event's, the S3 key's date, the file's modification time) and records which
+in ``extra.time_source``, or dead-letters it when there is none. A time that
+is present but does not parse is bad data: a ``_reason``. Likewise a record's
+``sensor`` may be NULL: the pipeline fills in its file's default sensor.
 """
 
 from __future__ import annotations
@@ -120,10 +127,11 @@ def json_lines_select(lines: str, fields: Mapping[str, str], ts_field: str, chec
 
     Parses each line once (``json_transform`` to ``fields``), converts
     ``ts_field`` to a UTC ``TIMESTAMP``, sets ``_reason`` for lines that are not
-    JSON objects, lack an ``eventid`` or a usable time, or fail one of
-    ``checks`` (extra ``WHEN ... THEN 'reason'`` branches), and projects
+    JSON objects, lack an ``eventid``, have a time that does not parse, or fail
+    one of ``checks`` (extra ``WHEN ... THEN 'reason'`` branches), and projects
     ``cols`` (see :func:`project`, which may use ``r``, ``p.ts``, ``line`` and
-    ``_reason``).
+    ``_reason``). A record without ``ts_field`` keeps ``ts`` NULL and no
+    reason: the pipeline gives it its delivery time (see the module doc).
     """
     branches = "\n    ".join(checks)
     return f"""
@@ -137,8 +145,7 @@ WITH parsed AS (
     WHEN r IS NULL THEN 'invalid JSON'
     WHEN NOT is_object THEN 'not a JSON object'
     WHEN r.eventid IS NULL THEN 'missing eventid'
-    WHEN r.{ts_field} IS NULL THEN 'missing {ts_field}'
-    WHEN ts IS NULL THEN 'unparseable {ts_field}: ' || left(r.{ts_field}, 64)
+    WHEN r.{ts_field} IS NOT NULL AND ts IS NULL THEN 'unparseable {ts_field}: ' || left(r.{ts_field}, 64)
     {branches}
   END AS _reason FROM p
 )

@@ -12,7 +12,10 @@ Drift handled here, seen in real logs (``../shared/samples/cowrie_json``):
 * ``system`` / ``isError`` keys (Twisted log fields) in 1.x logs are kept in
   ``extra``; ``protocol`` is derived from ``system`` when absent;
 * ``message`` is sometimes a list: it is not mapped, so it stays in ``extra``
-  as it was.
+  as it was;
+* 1.x logs (2017-2019) write the SSH client banner as a Python bytes repr,
+  ``b'SSH-2.0-Go'``: ``client_version`` holds the decoded text (:func:`decode_bytes_repr`);
+  bytes that are not UTF-8 stay as ``\\xNN`` escapes. The repr itself stays in ``message``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,25 @@ _MAPPED = [
 # `shasum` is a file hash only for uploads/downloads; on cowrie.log.closed it is
 # the TTY log's hash and stays in `extra`.
 _FILE_EVENTS = ("cowrie.session.file_download", "cowrie.session.file_upload", "cowrie.virustotal.scanfile")
+
+
+def decode_bytes_repr(e: str) -> str:
+    """SQL: ``e`` (text) with a Python bytes repr (``b'...'`` or ``b"..."``) decoded, anything else as it is.
+
+    No eval: the repr's escapes (``\\\\``, ``\\'``, ``\\"``, ``\\n``, ``\\r``, ``\\t``, ``\\xNN``) become
+    DuckDB's BLOB escapes and the BLOB is read as UTF-8; bytes that are not UTF-8 keep their ``\\xNN`` escapes;
+    a string that only looks like a repr (another escape) stays as it was.
+    """
+    inner = f"substr({e}, 3, length({e}) - 3)"
+    bs = "\\"
+    for a, b in ((bs * 2, bs + "x5c"), (bs + "''", "''"), (bs + '"', '"'), (bs + "n", bs + "x0a"),
+                 (bs + "r", bs + "x0d"), (bs + "t", bs + "x09")):  # fmt: skip
+        inner = f"replace({inner}, '{a}', '{b}')"
+    blob = f"TRY_CAST({inner} AS BLOB)"
+    return (
+        f"CASE WHEN regexp_matches({e}, '^b(''.*''|\".*\")$') "
+        f"THEN coalesce(TRY(decode({blob})), {blob}::VARCHAR, {e}) ELSE {e} END"
+    )
 
 
 class CowrieFormat(Format):
@@ -118,7 +140,7 @@ class CowrieFormat(Format):
                 "command": "r.input",
                 "url": "r.url",
                 "sha256": f"CASE WHEN r.eventid IN ({file_events}) THEN lower(r.shasum) END",
-                "client_version": "r.version",
+                "client_version": decode_bytes_repr("r.version"),
                 "hassh": f"coalesce(r.hassh, {hassh_from_lists})",
                 "duration": "coalesce(TRY_CAST(r.duration AS DOUBLE), TRY_CAST(r.duration_ms AS DOUBLE) / 1000.0)",
                 # Only rows that parsed get an `extra` (merge_patch would throw on bad JSON).

@@ -33,6 +33,12 @@ Drift handled here:
 * blank lines (present in real files) are skipped by the pipeline, not
   dead-lettered.
 
+Sensor: ``log_json`` names no Dionaea instance (its config has no such
+setting, and ``dst_ip`` is whatever address Dionaea listened on, often a
+container's), so ``sensor`` stays empty here and the ``[fleet]`` mapping of the
+file (path, S3 key, log group) names it; without one the views show
+"(no sensor)".
+
 Rejected (dead-letter, with a reason): lines that are not JSON objects, records
 without ``connection`` (an object) or without a usable ``timestamp``, with
 non-integer ports or non-string addresses.
@@ -71,8 +77,8 @@ EVENT_IDS: tuple[str, ...] = (
     "dionaea.login",
     "dionaea.ftp.command",
 )
-#: Dionaea service (module) name -> the protocol it speaks.
-_PROTOCOLS = {
+#: Dionaea service (module) name -> the protocol it speaks (also used for MHN sessions, formats/mhn.py).
+SERVICE_PROTOCOLS: dict[str, str] = {
     "httpd": "http", "smbd": "smb", "ftpd": "ftp", "tftpd": "tftp", "mssqld": "mssql", "mysqld": "mysql",
     "mongod": "mongodb", "sipd": "sip", "pptpd": "pptp", "mqttd": "mqtt", "upnpd": "upnp", "memcached": "memcached",
     "printerd": "ipp", "redisd": "redis", "nfqmirrord": "nfqmirror",
@@ -157,7 +163,7 @@ class DionaeaJsonFormat(Format):
         ctype = "lower(r.connection ->> '$.type')"
         known = ", ".join(sql_str(t) for t in CONNECTION_TYPES)
         service = "lower(r.connection ->> '$.protocol')"
-        protocols = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in _PROTOCOLS.items())
+        protocols = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in SERVICE_PROTOCOLS.items())
         eventid = (
             f"CASE WHEN {_HAS_CREDS} THEN 'dionaea.login' "
             "WHEN p.ftp_commands IS NOT NULL AND p.ftp_commands <> '' THEN 'dionaea.ftp.command' "
@@ -216,8 +222,8 @@ WITH parsed AS (
     WHEN NOT is_object THEN 'not a JSON object'
     WHEN r.connection IS NULL OR json_type(r.connection) = 'NULL' THEN 'missing connection'
     WHEN json_type(r.connection) <> 'OBJECT' THEN 'connection: not an object'
-    WHEN r.timestamp IS NULL OR json_type(r.timestamp) = 'NULL' THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(coalesce({ts_text}, r.timestamp::VARCHAR), 64)
+    WHEN r.timestamp IS NOT NULL AND json_type(r.timestamp) <> 'NULL' AND ts IS NULL
+      THEN 'unparseable timestamp: ' || left(coalesce({ts_text}, r.timestamp::VARCHAR), 64)
     {checks}
   END AS _reason FROM p2
 )

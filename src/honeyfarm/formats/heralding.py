@@ -21,6 +21,11 @@ session id, addresses; ``auth_id``, ``password_hash``, ``auth_type`` in
 same attempts to ``log_session.json`` by default, and counting both would
 double every credential in the panels.
 
+Sensor: neither log names the Heralding instance (``destination_ip`` is the
+address it listened on, often ``0.0.0.0`` or a container's), so ``sensor`` stays
+empty here for the ``[fleet]`` mapping of the file to fill; without one the
+views show "(no sensor)".
+
 Drift handled:
 
 * timestamps ``%Y-%m-%d %H:%M:%S.%f`` naive (Heralding writes UTC:
@@ -162,8 +167,7 @@ WITH parsed AS (
     WHEN r IS NULL THEN 'invalid JSON'
     WHEN NOT is_object THEN 'not a JSON object'
     WHEN r.session_id IS NULL THEN 'missing session_id'
-    WHEN r.timestamp IS NULL THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
+    WHEN r.timestamp IS NOT NULL AND ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
     WHEN r.auth_attempts IS NOT NULL AND json_type(r.auth_attempts) NOT IN ('ARRAY', 'NULL')
       THEN 'auth_attempts: not a list'
     WHEN {bad_item} THEN 'auth_attempts: an item is not an object'
@@ -269,8 +273,7 @@ WITH s AS (
   SELECT *, CASE
     WHEN NOT well_formed THEN 'malformed CSV row'
     WHEN n < 10 THEN 'expected 10 or 11 CSV fields, got ' || n
-    WHEN f[1] = '' THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(f[1], 64)
+    WHEN f[1] <> '' AND ts IS NULL THEN 'unparseable timestamp: ' || left(f[1], 64)
     {port_checks}
   END AS _reason FROM p
 )

@@ -19,6 +19,16 @@ log's ``response-code``), ``edge_location``, ``edns_client_subnet``.
 ``transport`` when UDP or TCP (any other value, e.g. DoH, stays in ``extra``);
 every other key stays in ``extra`` under its own name.
 
+Sensor: a Resolver query comes *from* a host in the VPC, so when the log names
+that host (``srcids.instance``, the EC2 instance id, e.g. a honeypot whose
+malware looks up its C2) it is the event's ``sensor``. ``vpc_id`` is not: a VPC
+holds many hosts, and queries from a Resolver endpoint (``srcids`` with
+``resolver_endpoint`` only) or without ``srcids`` leave ``sensor`` empty for the
+``[fleet]`` mapping of the file, log group or S3 key to fill. Public
+hosted-zone query logs name no sensor at all (the querier is a recursive
+resolver on the internet; the zone id stays in ``extra.hosted_zone_id``): the
+fleet mapping (e.g. of the ``/aws/route53/<zone>`` log group) names it.
+
 Both set ``protocol`` to ``dns``.
 
 Drift handled:
@@ -115,8 +125,7 @@ WITH split AS (
 ), checked AS (
   SELECT *, CASE
     WHEN len(f) <> {n} THEN len(f) || ' fields, expected {n}'
-    WHEN timestamp IS NULL THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(timestamp, 64)
+    WHEN timestamp IS NOT NULL AND ts IS NULL THEN 'unparseable timestamp: ' || left(timestamp, 64)
     WHEN query_name IS NULL THEN 'missing query-name'
     WHEN resolver_ip IS NULL THEN 'missing resolver-ip'
     {_IP_CHECK.format(e="resolver_ip", n="resolver-ip")}
@@ -135,6 +144,7 @@ _RESOLVER_FIELDS = {
     "srcaddr": "VARCHAR",
     "srcport": "VARCHAR",
     "transport": "VARCHAR",
+    "srcids": "JSON",
 }
 
 
@@ -164,6 +174,7 @@ class Route53ResolverFormat(Format):
                 "event_id": LINE_HASH,
                 "eventid": "'aws.route53resolver.query'",
                 "source_format": "'route53resolver'",
+                "sensor": "CASE WHEN json_type(r.srcids) = 'OBJECT' THEN nullif(r.srcids ->> '$.instance', '') END",
                 "src_ip": "r.srcaddr",
                 "src_port": "TRY_CAST(r.srcport AS INTEGER)",
                 "transport": transport,
@@ -183,8 +194,8 @@ WITH parsed AS (
   SELECT *, CASE
     WHEN r IS NULL THEN 'invalid JSON'
     WHEN NOT is_object THEN 'not a JSON object'
-    WHEN r.query_timestamp IS NULL THEN 'missing query_timestamp'
-    WHEN ts IS NULL THEN 'unparseable query_timestamp: ' || left(r.query_timestamp, 64)
+    WHEN r.query_timestamp IS NOT NULL AND ts IS NULL
+      THEN 'unparseable query_timestamp: ' || left(r.query_timestamp, 64)
     WHEN r.query_name IS NULL THEN 'missing query_name'
     {check_cast("r.srcport", "srcport")}
     WHEN TRY_CAST(r.srcport AS INTEGER) NOT BETWEEN 0 AND 65535 THEN 'srcport: out of range'

@@ -230,8 +230,7 @@ WITH parsed AS (
     WHEN NOT is_object THEN 'not a JSON object'
     WHEN r.event_type IS NULL OR json_type(r.event_type) = 'NULL' THEN 'missing event_type'
     WHEN et IS NULL THEN 'event_type: not a string'
-    WHEN r.timestamp IS NULL THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
+    WHEN r.timestamp IS NOT NULL AND ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
     {check_cast("r.src_port", "src_port")}
     {check_cast("r.dest_port", "dest_port")}
     {string_checks}

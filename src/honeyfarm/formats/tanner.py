@@ -108,8 +108,7 @@ WITH parsed AS (
     WHEN NOT is_object THEN 'not a JSON object'
     WHEN r.method IS NULL THEN 'missing method'
     WHEN r.path IS NULL THEN 'missing path'
-    WHEN r.timestamp IS NULL THEN 'missing timestamp'
-    WHEN ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
+    WHEN r.timestamp IS NOT NULL AND ts IS NULL THEN 'unparseable timestamp: ' || left(r.timestamp, 64)
     WHEN r.peer IS NOT NULL AND json_type(r.peer) NOT IN ('OBJECT', 'NULL') THEN 'peer: not an object'
     {check_cast(peer_port, "peer.port")}
   END AS _reason FROM p

@@ -8,7 +8,9 @@ header line that starts every file AWS delivers to S3 (the field names, e.g.
 ``version vpc-id subnet-id ... tcp-flags ... traffic-path``).
 
 Mapping: ``srcaddr``/``dstaddr``/``srcport``/``dstport`` → the address and port
-columns; ``start`` (Unix seconds) → ``ts`` (UTC); ``end - start`` →
+columns; ``start`` (Unix seconds) → ``ts`` (UTC; a custom format without
+``start``, or ``-`` there, leaves ``ts`` NULL: the record takes its delivery
+time, see :mod:`honeyfarm.collect.attribution`); ``end - start`` →
 ``duration``; IANA ``protocol`` number → ``transport`` (6 ``tcp``, 17 ``udp``,
 1 ``icmp``, any other number as text); ``log-status`` and ``action`` → the
 eventid (``aws.vpcflow.accept`` / ``reject`` / ``nodata`` / ``skipdata``, or
@@ -192,7 +194,6 @@ class VPCFlowFormat(Format):
             "THEN 'action: unknown: ' || left(v_action, 32)",
             f"WHEN v_log_status IS NOT NULL AND v_log_status NOT IN {tuple(_STATUSES)} "
             "THEN 'log-status: unknown: ' || left(v_log_status, 32)",
-            "WHEN v_start IS NULL THEN 'missing start'",
             f"WHEN TRY_CAST(v_start AS BIGINT) NOT BETWEEN 0 AND {_MAX_EPOCH} THEN 'start: out of range'",
             f"WHEN TRY_CAST(v_end AS BIGINT) NOT BETWEEN 0 AND {_MAX_EPOCH} THEN 'end: out of range'",
             "WHEN TRY_CAST(v_end AS BIGINT) < TRY_CAST(v_start AS BIGINT) THEN 'end before start'",

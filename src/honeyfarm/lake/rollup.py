@@ -29,7 +29,9 @@ import duckdb
 from honeyfarm.lake.durable import durable_move
 from honeyfarm.sql import sql_path, sql_paths
 
-LOGIN = "(eventid LIKE '%.login.success' OR eventid LIKE '%.login.failed')"
+#: A login attempt. Dionaea's ``log_json`` says only that a connection carried credentials (``dionaea.login``: the
+#: first pair in the columns, every pair in ``extra.credentials``), not whether they worked: one attempt each.
+LOGIN = "(eventid LIKE '%.login.success' OR eventid LIKE '%.login.failed' OR eventid = 'dionaea.login')"
 SUCCESS = "eventid LIKE '%.login.success'"
 
 
@@ -54,17 +56,52 @@ class Rollup:
 #: and 63 bits make a collision among millions of sessions negligible.
 SESSION_KEY = "CASE WHEN session IS NOT NULL THEN (hash(sensor, session) >> 1)::BIGINT END"
 
+#: Whether ``src_ip`` is an internal address: loopback (127/8, ::1), RFC 1918 (Docker's 172.17-31 included),
+#: link-local (169.254/16, fe80::/10), CGNAT (100.64/10), "this network" (0/8, ::), ULA (fc00::/7); an
+#: IPv4-mapped IPv6 form counts as its IPv4 address. Such sources are the sensor's own host, a container
+#: bridge, a load balancer or a test: the ``exclude internal`` filter (:class:`honeyfarm.analysis.panels.Filters`)
+#: drops them. One expression, here, for every query and rollup; :data:`INTERNAL_NETWORKS` is the same set for
+#: Python (tests/test_dimensions.py checks that they agree). NULL (no address) is not internal.
+INTERNAL = (
+    "coalesce(regexp_matches(lower(src_ip), '^((::ffff:)?(0|10|127)[.]|(::ffff:)?169[.]254[.]|(::ffff:)?192[.]168[.]"
+    "|(::ffff:)?172[.](1[6-9]|2[0-9]|3[01])[.]|(::ffff:)?100[.](6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])[.]"
+    "|::1?$|0{1,4}(:0{1,4}){6}:(0{1,4}|0{0,3}1)$|f[cd][0-9a-f][0-9a-f]:|fe[89ab][0-9a-f]:)'), false)"
+)
+INTERNAL_NETWORKS: tuple[str, ...] = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "::/128", "::1/128", "fc00::/7", "fe80::/10",
+)  # fmt: skip
+
 _DIMS: tuple[tuple[str, str], ...] = (
     ("hour", "date_trunc('hour', ts)"),
     ("sensor", "sensor"),
     ("honeypot", "split_part(eventid, '.', 1)"),
     ("src_country", "src_country"),
+    # A dimension of every rollup, so that the default "exclude internal" filter is answered from rollups.
+    ("internal", INTERNAL),
+)
+
+#: What a client string (``client_version``) is: ``ssh`` for SSH client banners (SSH events: protocol ssh or a
+#: ``*.client.version`` event), ``http`` for user agents (web traps, Tanner, Suricata http, the Docker and
+#: Elasticsearch APIs), else ``other`` (SIP agents, SMB native OS, MySQL/MSSQL client names). Decided by the
+#: event, not the text: an attacker picks the text.
+CLIENT_KIND = (
+    "CASE WHEN protocol = 'ssh' OR eventid LIKE '%.client.version' THEN 'ssh' "
+    "WHEN protocol IN ('http', 'https', 'http2') OR split_part(eventid, '.', 1) IN "
+    "('http', 'web', 'tanner', 'docker', 'elasticsearch') OR eventid LIKE 'suricata.http%' THEN 'http' "
+    "WHEN client_version LIKE 'SSH-%' THEN 'ssh' ELSE 'other' END"
 )
 
 #: Honeypots (eventid prefixes) of the sensor's exploit traps (the web trap's is ``http``; ``web`` is
 #: accepted too), and the file transfer events of every trap.
 TRAP_HONEYPOTS: tuple[str, ...] = ("http", "web", "redis", "docker", "elasticsearch")
-WEB_REQUEST = "eventid IN ('http.request.received', 'web.request.received')"
+#: Web honeypots of other projects whose requests the exploit trap panels count too (SNARE/Tanner's
+#: ``tanner.request``): kept apart from TRAP_HONEYPOTS, which the Overview counts as the sensor's own traps.
+WEB_HONEYPOTS: tuple[str, ...] = ("tanner",)
+WEB_REQUEST = "eventid IN ('http.request.received', 'web.request.received', 'tanner.request')"
+#: Tanner's detection names -> the web trap's attack classes where they mean the same (sensor/traps/http/
+#: classify.py); ``index`` and ``unknown`` are Tanner's "no attack" and are dropped.
+TANNER_ATTACKS: dict[str, str] = {"lfi": "traversal", "cmd_exec": "cmd_injection"}
 TRANSFER = "(eventid LIKE '%.file_download' OR eventid LIKE '%.file_download.failed' OR eventid LIKE '%.file_upload')"
 
 
@@ -85,6 +122,17 @@ def _json_words(key: str) -> str:
         f"CASE json_type(extra, '$.{key}') WHEN 'ARRAY' THEN "
         f"nullif(array_to_string(TRY_CAST(extra->'$.{key}' AS VARCHAR[]), ' '), '') ELSE extra->>'$.{key}' END"
     )
+
+
+def _trap_attacks() -> str:
+    """The attack classes of a trap event: ``extra.attack`` (honeyfarm's traps), or Tanner's detection
+    (``extra.attack_type``) named as the web trap names it, without its "no attack" names."""
+    names = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in TANNER_ATTACKS.items())
+    tanner = (
+        f"nullif(list_sort(list_distinct(list_transform(list_filter(coalesce({_json_set('attack_type')}, []), "
+        f"lambda a: a NOT IN ('index', 'unknown')), lambda a: CASE a {names} ELSE a END))), [])"
+    )
+    return f"CASE WHEN eventid = 'tanner.request' THEN {tanner} ELSE {_json_set('attack')} END"
 
 
 ROLLUPS: dict[str, Rollup] = {
@@ -112,6 +160,19 @@ ROLLUPS: dict[str, Rollup] = {
                 ("client_version", "any_value(client_version) FILTER (WHERE client_version IS NOT NULL)"),
                 ("hassh", "any_value(hassh) FILTER (WHERE hassh IS NOT NULL)"),
             ),
+        ),
+        # Client strings by kind (SSH banner, HTTP user agent): the client-versions and http-user-agents panels.
+        Rollup(
+            "clients",
+            "client_version IS NOT NULL",
+            (
+                *_DIMS,
+                ("kind", CLIENT_KIND),
+                ("client_version", "client_version"),
+                ("session_key", SESSION_KEY),
+                ("src_ip", "src_ip"),
+            ),
+            (("events", "count(*)"),),
         ),
         Rollup(
             "credentials",
@@ -163,7 +224,8 @@ ROLLUPS: dict[str, Rollup] = {
         # the few `extra` fields their panels need are parsed here, once per event file.
         Rollup(
             "traps",
-            f"split_part(eventid, '.', 1) IN ({', '.join(repr(t) for t in TRAP_HONEYPOTS)}) OR {TRANSFER}",
+            f"split_part(eventid, '.', 1) IN ({', '.join(repr(t) for t in TRAP_HONEYPOTS + WEB_HONEYPOTS)}) "
+            f"OR {TRANSFER}",
             (
                 *_DIMS,
                 ("eventid", "eventid"),
@@ -179,7 +241,7 @@ ROLLUPS: dict[str, Rollup] = {
                 ("command", "command"),
                 ("sha256", "sha256"),
                 ("method", "extra->>'$.method'"),
-                ("attacks", _json_set("attack")),
+                ("attacks", _trap_attacks()),
                 ("cves", _json_set("cve", "cves")),
                 ("query", "extra->>'$.query'"),
                 ("image", "extra->>'$.image'"),

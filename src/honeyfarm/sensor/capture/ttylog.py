@@ -7,7 +7,9 @@ format (``asciinema play`` replays it too), unlike Cowrie's binary ttylog.
 The file name is the sensor's own session id (hex), never attacker input, and
 each log is capped at ``limits.ttylog_bytes``.
 
-``honeyfarm replay SESSION`` plays one back. What the attacker typed and what
+``honeyfarm replay SESSION`` plays one back; Cowrie's binary TTY logs, once
+ingested, are converted into this same format (:mod:`honeyfarm.collect.cowrie_tty`)
+and found through :func:`find_logs`. What the attacker typed and what
 the fake shell echoed can hold terminal escape sequences; by default only
 harmless ones (colours, cursor moves, erase) are passed to the terminal.
 """
@@ -114,6 +116,22 @@ def find_log(spool_dir: Path, session: str) -> Path:
     if not path.exists():
         raise FileNotFoundError(f"no TTY log for session {session} in {spool_dir / 'tty'}")
     return path
+
+
+def find_logs(spool_dir: Path, session: str, lake_root: Path | None = None) -> list[Path]:
+    """The sensor's own log of ``session`` in ``spool_dir``, else the Cowrie TTY logs ``honeyfarm ingest``
+    converted into the lake at ``lake_root`` (the same asciicast format, one log per Cowrie channel)."""
+    try:
+        return [find_log(spool_dir, session)]
+    except FileNotFoundError as exc:
+        if lake_root is None:
+            raise
+        from honeyfarm.collect.cowrie_tty import find_in_lake
+
+        found = find_in_lake(lake_root, session)
+        if not found:
+            raise FileNotFoundError(f"{exc}, nor a Cowrie TTY log of it in the lake {lake_root}") from None
+        return found
 
 
 def frames(path: Path) -> Iterator[tuple[float, str, str]]:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
-from honeyfarm.analysis.panels import PANELS, Filters, source
+from honeyfarm.analysis.panels import CLIENT_PANELS, PANELS, Filters, source
 from honeyfarm.analysis.services import SERVICE_PANELS
+from honeyfarm.analysis.suricata import SURICATA_PANELS
 from honeyfarm.analysis.traps import TRAP_PANELS, download_origins
+from honeyfarm.collect.cowrie_tty import lake_links
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web import queries
 from honeyfarm.views.web.catalog import SensorFacts, catalog
@@ -25,6 +29,8 @@ from honeyfarm.views.web.state import AppState
 router = APIRouter(prefix="/api")
 
 MAX_VALUES = 100
+#: An eventid (``cowrie.login.failed``) or a prefix of one (``cowrie.login.*``, ``cowrie.*``).
+EVENTID_FILTER = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?")
 NOTHING = "\x00no-such-sensor"  # a sensor filter that matches no event (region with no sensors)
 
 Limit = Annotated[int | None, Query(ge=1, le=500, description="Rows per page.")]
@@ -61,11 +67,24 @@ def filters(
     exposure: Annotated[list[str], Query(description="Sensor exposure tag (repeatable).")] = [],  # noqa: B006
     honeypot: Annotated[list[str], Query(description="Honeypot: first part of the eventid (repeatable).")] = [],  # noqa: B006
     country: Annotated[list[str], Query(description="ISO 3166-1 alpha-2 source country (repeatable).")] = [],  # noqa: B006
+    eventid: Annotated[
+        list[str], Query(description="Eventid (repeatable); a trailing `*` is a prefix: `cowrie.login.*`.")
+    ] = [],  # noqa: B006
+    internal: Annotated[
+        Literal["include", "exclude"],
+        Query(
+            description="Events from internal source addresses (loopback, RFC 1918, link-local, CGNAT, ULA): "
+            "`exclude` drops them. The dashboard sends `exclude` unless its toggle is off."
+        ),
+    ] = "include",
 ) -> Filters:
     for name, values in (("sensor", sensor), ("region", region), ("exposure", exposure), ("honeypot", honeypot),
-                         ("country", country)):  # fmt: skip
+                         ("country", country), ("eventid", eventid)):  # fmt: skip
         if len(values) > MAX_VALUES or any(len(v) > 200 for v in values):
             raise HTTPException(400, f"{name}: at most {MAX_VALUES} values of at most 200 characters")
+    bad = [e for e in eventid if not EVENTID_FILTER.fullmatch(e)]
+    if bad:
+        raise HTTPException(400, f"eventid: {bad[0][:80]!r} is not an eventid or an eventid prefix ending in '*'")
     since, until = _in_window("since", since, st.window), _in_window("until", until, st.window)
     if since and until and since >= until:
         raise HTTPException(400, "since must be before until")
@@ -81,7 +100,8 @@ def filters(
         sensors = sensors or {NOTHING}
     return Filters(
         since=since, until=until, sensors=tuple(sorted(sensors)), countries=tuple(sorted(set(country))),
-        honeypots=tuple(sorted(set(honeypot))),
+        honeypots=tuple(sorted(set(honeypot))), exclude_internal=internal == "exclude",
+        eventids=tuple(sorted(set(eventid))),
     )  # fmt: skip
 
 
@@ -99,16 +119,24 @@ def meta(request: Request, st: StateDep) -> dict[str, Any]:
     lo, hi = st.window.query_range()
     latest = st.window.latest().replace(minute=0, second=0, microsecond=0)  # whole hours: a cache key per hour
     out = st.reader.run(lambda con: queries.meta(con, known, lo, latest), key=_key(request, latest))
+    # The eventid filter's choices: every eventid in the lake, busiest first, with its count.
+    eids = st.reader.run(
+        lambda con: queries.arrow_table(PANELS["eventids"].func(con, Filters(), limit=1000)),
+        key=_key(request, latest, "eids"),
+    )
+    out["eventids"] = [{"eventid": r[0], "events": r[1]} for r in eids["rows"]]
     panels = [{"name": p.name, "doc": p.doc} for p in PANELS.values()]
     trap_panels = [{"name": p.name, "doc": p.doc} for p in TRAP_PANELS.values()]
     malware_panels = [{"name": p.name, "doc": p.doc} for p in MALWARE_PANELS.values()]  # /api/malware/panels/<name>
     service_panels = [{"name": p.name, "doc": p.doc} for p in SERVICE_PANELS.values()]
+    suricata_panels = [{"name": p.name, "doc": p.doc} for p in SURICATA_PANELS.values()]
     # The lake's name only: its absolute path tells a visitor about the server's file system.
     lake = st.reader.root.resolve().name or "/"
     window = {"since": lo.isoformat(), "until": hi.isoformat()}
     return {
         **out, "version": st.version, "lake": lake, "window": window, "panels": panels, "trap_panels": trap_panels,
-        "malware_panels": malware_panels, "service_panels": service_panels, "auth": st.auth,
+        "malware_panels": malware_panels, "service_panels": service_panels,
+        "suricata_panels": suricata_panels, "auth": st.auth,
     }  # fmt: skip
 
 
@@ -127,7 +155,8 @@ def panel(
     ] = False,
 ) -> dict[str, Any]:
     """The same panels as ``honeyfarm report``: see ``/api/meta`` for their names."""
-    p = PANELS.get(name) or TRAP_PANELS.get(name) or SERVICE_PANELS.get(name)
+    p = PANELS.get(name) or TRAP_PANELS.get(name) or SERVICE_PANELS.get(name) or SURICATA_PANELS.get(name)
+    p = p or CLIENT_PANELS.get(name)
     if p is None:
         raise HTTPException(404, f"no panel {name!r}")
     if name == "timeline":
@@ -202,19 +231,30 @@ def session(request: Request, st: StateDep, sensor: SensorQ, session: SessionQ) 
     events = st.reader.run(lambda con: queries.session_events(con, sensor, session), key=_key(request))
     if events is None:
         raise HTTPException(404, "no such session in the lake")
-    return {"sensor": sensor, "session": session, "events": events, "ttylog": st.ttylogs.find(session) is not None}
+    tty = bool(_ttylogs(request, st, sensor, session))
+    return {"sensor": sensor, "session": session, "events": events, "ttylog": tty}
+
+
+def _ttylogs(request: Request, st: StateDep, sensor: str, session: str) -> list[Path]:
+    """The sensor's own TTY log of the session, else the Cowrie TTY logs ingest converted, found through the
+    session's cowrie.log.open/closed events (or the old file names)."""
+    own = st.ttylogs.find(session)
+    if own is not None:  # the sensor's own cast: no lake query needed
+        return [own]
+    links = st.reader.run(lambda con: lake_links(con, session, sensor), key=_key(request, "ttylinks", sensor, session))
+    return st.ttylogs.find_all(session, st.reader.root, links)
 
 
 @router.get("/session/ttylog", summary="A session's TTY log, as text frames")
 def ttylog(request: Request, st: StateDep, sensor: SensorQ, session: SessionQ) -> dict[str, Any]:
     """Only for a session the lake has under this sensor: the URL cannot name other files."""
-    path = st.ttylogs.find(session)
-    if path is None:
+    paths = _ttylogs(request, st, sensor, session)
+    if not paths:
         raise HTTPException(404, "no TTY log for this session")
     known = st.reader.run(lambda con: queries.session_exists(con, sensor, session), key=_key(request, "exists"))
     if not known:
         raise HTTPException(404, "no TTY log for this session")
-    return st.ttylogs.load(path)
+    return st.ttylogs.load_all(paths)
 
 
 @router.get("/network/vpc", summary="VPC Flow Logs by country, port and action")

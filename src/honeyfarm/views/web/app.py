@@ -31,6 +31,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web.api import router
+from honeyfarm.views.web.explore_api import router as explore_router
+from honeyfarm.views.web.ip_api import router as ip_router
 from honeyfarm.views.web.live import LiveFeed
 from honeyfarm.views.web.malware_api import router as malware_router
 from honeyfarm.views.web.ratelimit import AuthFailures
@@ -38,6 +40,7 @@ from honeyfarm.views.web.reader import LakeReader
 from honeyfarm.views.web.services_api import router as services_router
 from honeyfarm.views.web.settings import FleetConfig, ServeConfig, is_loopback
 from honeyfarm.views.web.state import AppState, TtyLogs
+from honeyfarm.views.web.suricata_api import router as suricata_router
 from honeyfarm.views.web.traps_api import router as traps_router
 
 STATIC = Path(__file__).parent / "static"
@@ -208,6 +211,9 @@ def create_app(
     api.include_router(traps_router)
     api.include_router(malware_router)
     api.include_router(services_router)
+    api.include_router(ip_router)
+    api.include_router(suricata_router)
+    api.include_router(explore_router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/", include_in_schema=False)

@@ -6,15 +6,23 @@ Two sources, merged per field: what honeyfarm sensors stamp on their events
 wins (Cowrie or Dionaea logs carry no region or cost, and a fact written by
 the operator beats one a sensor was started with). A sensor with a region but
 no coordinates is placed at its cloud region's city.
+
+Every sensor with events is in it, whatever wrote them (a Dionaea or MHN
+sensor as much as a honeyfarm one); events without a sensor are not ("(no
+sensor)" is no sensor to describe). :func:`notes` tells the views what is not
+known of which sensor, with the ``[fleet.sensors."<name>"]`` config to add.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import duckdb
 
-from honeyfarm.analysis.panels import Filters, source
+from honeyfarm.analysis.panels import NO_SENSOR, Filters, source
 from honeyfarm.views.web.settings import FleetConfig
 
 #: Approximate location (lat, lon) of public cloud regions, for the attack map's arcs.
@@ -84,3 +92,64 @@ def catalog(con: duckdb.DuckDBPyConnection, fleet: FleetConfig) -> dict[str, Sen
             lat, lon = REGION_COORDS[s.region]
             known[name] = replace(s, lat=lat, lon=lon)
     return dict(sorted(known.items()))
+
+
+# ------------------------------------------------------------------ what is missing, and the config to add
+#: The facts the views need, with an example value and what it is for: a sensor of any source (Dionaea,
+#: Suricata, MHN, ...) gets them from ``[fleet.sensors."<name>"]``, as its logs carry none of them.
+FACT_HINTS: dict[str, tuple[str, str]] = {
+    "region": ('"eu-west-1"', "cloud region (a known one also places it on the map)"),
+    "exposure": ('"ip"', "ip, domain, pastebin, ..."),
+    "hourly_cost": ("0.0116", "USD per hour"),
+    "lat": ("53.35", "map position"),
+    "lon": ("-6.26", "map position"),
+}
+#: Sensors named in one config snippet (the rest are counted, not listed).
+HINT_SENSORS = 3
+
+
+def missing(s: SensorFacts) -> list[str]:
+    """The facts of :data:`FACT_HINTS` that ``s`` lacks (a location counts as known when its region placed it)."""
+    out = [k for k in ("region", "exposure", "hourly_cost") if getattr(s, k) in (None, "")]
+    if s.lat is None or s.lon is None:
+        out += ["lat", "lon"]
+    return out
+
+
+def toml_key(name: str) -> str:
+    """``name`` as a quoted TOML key: JSON's escapes are TOML's, except DEL, which TOML wants escaped too."""
+    return json.dumps(name, ensure_ascii=True).replace("\x7f", "\\u007f")
+
+
+def config_hint(names: Iterable[str], facts: dict[str, SensorFacts], keys: tuple[str, ...] = tuple(FACT_HINTS)) -> str:
+    """A ``[fleet.sensors."<name>"]`` snippet giving the first :data:`HINT_SENSORS` of ``names`` their missing
+    ``keys`` (example values, each with what it is for); empty when none lacks any."""
+    blocks: list[str] = []
+    for name in names:
+        if name == NO_SENSOR:
+            continue
+        need = [k for k in missing(facts.get(name, SensorFacts(name))) if k in keys]
+        if not need:
+            continue
+        if len(blocks) == HINT_SENSORS:
+            break
+        lines = [f"[fleet.sensors.{toml_key(name)}]"]
+        lines += [f"{k + ' = ' + FACT_HINTS[k][0]:<24} # {FACT_HINTS[k][1]}" for k in need]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def notes(names: list[str], facts: dict[str, SensorFacts], no_sensor_events: int) -> dict[str, Any]:
+    """What the views say about ``names`` (sensors with events, busiest first): which lack a region, an
+    exposure, a cost or a map position, how many events carry no sensor at all, and the config to add."""
+    named = [n for n in names if n != NO_SENSOR]
+    lacking = {n: missing(facts.get(n, SensorFacts(n))) for n in named}
+    return {
+        "no_region": [n for n in named if "region" in lacking[n]],
+        "no_exposure": [n for n in named if "exposure" in lacking[n]],
+        "no_cost": [n for n in named if "hourly_cost" in lacking[n]],
+        "no_location": [n for n in named if "lat" in lacking[n]],
+        "no_sensor_events": no_sensor_events,
+        "config": config_hint(named, facts),
+        "location_config": config_hint(named, facts, ("region", "lat", "lon")),
+    }

@@ -56,11 +56,7 @@ def _event(row: Sequence[Any]) -> dict[str, Any]:
 
 def matches(event: dict[str, Any], f: Filters) -> bool:
     """Whether a live event passes the dashboard's filters (the time range does not apply to news)."""
-    return (
-        (not f.sensors or event["sensor"] in f.sensors)
-        and (not f.countries or event["src_country"] in f.countries)
-        and (not f.honeypots or str(event["eventid"]).split(".", 1)[0] in f.honeypots)
-    )
+    return f.admits(event)
 
 
 def _select(source: str, where: str = "", limit: int = MAX_PER_POLL) -> str:

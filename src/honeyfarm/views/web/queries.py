@@ -18,9 +18,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import Filters, source
+from honeyfarm.analysis.panels import NO_SENSOR, Filters, source
 from honeyfarm.timewindow import shift
-from honeyfarm.views.web.catalog import SensorFacts
+from honeyfarm.views.web.catalog import SensorFacts, notes
 
 Table = dict[str, Any]
 
@@ -88,24 +88,35 @@ def world_map(
     )
     names = {r[0]: (r[1], r[2]) for r in ips}
     countries = [(c, names.get(c, (None, 0))[0], n, names.get(c, (None, 0))[1]) for c, n in rows]
+    # Every sensor with events, and "(no sensor)" for those without one (never placed): the list adds up.
     _, per_sensor = _fetch(
-        con,
-        f"SELECT sensor, sum(events)::BIGINT FROM {src} WHERE sensor IS NOT NULL GROUP BY 1 ORDER BY 2 DESC",
-        params,
+        con, f"SELECT sensor, sum(events)::BIGINT FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1 NULLS LAST", params
     )
     sensors = []
     for name, n in per_sensor:
-        s = facts.get(name, SensorFacts(name))
-        sensors.append((name, s.region, s.lat, s.lon, n))
+        s = facts.get(name, SensorFacts(name)) if name is not None else SensorFacts(NO_SENSOR)
+        sensors.append((s.sensor, s.region, s.lat, s.lon, n))
+    listed = [r[0] for r in sensors]
+    about = notes(listed, facts, sum(r[4] for r in sensors if r[0] == NO_SENSOR))
     _, pairs = _fetch(
         con,
         f"""SELECT src_country, sensor, sum(events)::BIGINT AS n FROM {src}
         WHERE src_country IS NOT NULL AND sensor IS NOT NULL GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT {int(arcs)}""",
         params,
     )
+    unplaced = set(about["no_location"])
+    listing = table(["sensor", "region", "lat", "lon", "events"], sensors)
+    # Beside the rows (the answer's tables stay tables): the sensors the map cannot place (no lat/lon and
+    # no known region), their events, the events with no sensor, and the config that would place them.
+    listing["unplaced"] = {
+        "sensors": about["no_location"],
+        "events": sum(r[4] for r in sensors if r[0] in unplaced),
+        "no_sensor_events": about["no_sensor_events"],
+        "config": about["location_config"],
+    }
     return {
         "countries": table(["country", "name", "events", "unique_ips"], countries),
-        "sensors": table(["sensor", "region", "lat", "lon", "events"], sensors),
+        "sensors": listing,
         "arcs": table(["country", "sensor", "events"], pairs),
     }
 
@@ -132,7 +143,8 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
         params,
     )
     ips = con.execute(f"SELECT count(DISTINCT src_ip) FROM {src}", params or None).fetchone()
-    rows = [r for r in all_rows if r[0] is not None]
+    # Events without a sensor are a row of their own ("(no sensor)", listed last), so the rows add up to the totals.
+    rows = all_rows
     firsts = [r[6] for r in all_rows if r[6] is not None]
     lasts = [r[7] for r in all_rows if r[7] is not None]
     totals = {
@@ -152,8 +164,9 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
         ).fetchall()
     )
     per: list[dict[str, Any]] = []
-    for name, events, sessions_, ips, logins, successes, first, last in rows:
-        s = facts.get(name, SensorFacts(name))
+    for key, events, sessions_, ips, logins, successes, first, last in rows:
+        name = NO_SENSOR if key is None else key
+        s = facts.get(key, SensorFacts(name)) if key is not None else SensorFacts(NO_SENSOR)
         if f.since is not None and f.until is not None:
             hours = (f.until - f.since).total_seconds() / 3600
         else:
@@ -162,14 +175,18 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
             {
                 "sensor": name, "region": s.region, "exposure": s.exposure, "provider": s.provider,
                 "events": events, "sessions": sessions_, "unique_ips": ips, "logins": logins,
-                "successes": successes, "commands": commands.get(name, 0), "downloads": downloads.get(name, 0),
+                "successes": successes, "commands": commands.get(key, 0), "downloads": downloads.get(key, 0),
                 "hourly_cost": s.hourly_cost, "hours": round(hours, 2), "first_seen": first, "last_seen": last,
             }
         )  # fmt: skip
-    per.sort(key=lambda r: (-r["events"], r["sensor"]))
+    per.sort(key=lambda r: (r["sensor"] == NO_SENSOR, -r["events"], r["sensor"]))
+    no_sensor = sum(r["events"] for r in per if r["sensor"] == NO_SENSOR)
+    listing = _costed(per, "sensor", ("region", "exposure", "provider", "first_seen", "last_seen"))
+    # What is not known (region, exposure, cost), the events with no sensor, and the config to add.
+    listing["notes"] = notes([r["sensor"] for r in per], facts, no_sensor)
     return {
         "totals": totals,
-        "sensors": _costed(per, "sensor", ("region", "exposure", "provider", "first_seen", "last_seen")),
+        "sensors": listing,
         "regions": _costed(_group(per, "region"), "region", ("sensors",)),
         "exposures": _costed(_group(per, "exposure"), "exposure", ("sensors",)),
     }
@@ -245,6 +262,8 @@ def sessions(
 SESSION_COLUMNS = (
     "ts", "eventid", "src_ip", "src_port", "dst_port", "protocol", "username", "password", "command", "url",
     "sha256", "client_version", "hassh", "duration",
+    # the session page's header: where the source is and what AS it belongs to
+    "src_country", "src_country_name", "src_asn", "src_as_org",
 )  # fmt: skip
 
 
@@ -260,9 +279,10 @@ def session_events(con: duckdb.DuckDBPyConnection, sensor: str, session: str, li
     cols = ", ".join(SESSION_COLUMNS)
     _, rows = _fetch(
         con,
-        f"""SELECT {cols} FROM events WHERE date BETWEEN ? AND ? AND sensor = ? AND session = ?
+        f"""SELECT {cols} FROM events WHERE date BETWEEN ? AND ? AND sensor IS NOT DISTINCT FROM ? AND session = ?
         ORDER BY ts, event_id LIMIT {int(limit) + 1}""",
-        [first.date(), last.date(), sensor, session],
+        # "(no sensor)" names the sessions whose events carry no sensor (panels.NO_SENSOR)
+        [first.date(), last.date(), None if sensor == NO_SENSOR else sensor, session],
     )
     return table(list(SESSION_COLUMNS), rows, limit)
 
@@ -354,12 +374,15 @@ def meta(
         GROUP BY 1 ORDER BY 1""",
         params or None,
     ).fetchall()
+    # fetchall: a half-read result would block the next statement on this connection
+    unnamed = con.execute(f"SELECT count(*) FROM {src} WHERE sensor IS NULL", params or None).fetchall()[0]
     return {
         "events": total,
         "first_seen": jsonable(first),
         "last_seen": jsonable(shift(last, dt.timedelta(hours=1))) if last else None,
         "outside_window": outside,
-        "sensors": sorted(facts),
+        # "(no sensor)" is a filter choice when some events carry none (Filters selects them by it)
+        "sensors": [*sorted(facts), *([NO_SENSOR] if unnamed and unnamed[0] else [])],
         "regions": sorted({s.region for s in facts.values() if s.region}),
         "exposures": sorted({s.exposure for s in facts.values() if s.exposure}),
         "honeypots": hp,

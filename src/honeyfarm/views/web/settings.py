@@ -103,10 +103,37 @@ class SensorInfo(_Strict):
     lon: Annotated[float, Field(ge=-180, le=180, strict=False)] | None = Field(None, description="Map longitude.")
 
 
+class FleetSource(_Strict):
+    """``[[fleet.sources]]``: the sensor of records read from matching paths or URLs (when they name none)."""
+
+    match: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="fnmatch glob over a local path (as given or absolute) or a source URL "
+        "(`s3://bucket/prefix/*`, `cloudwatch://group/stream*`); `*` and `**` also match `/`.",
+    )
+    sensor: str = Field(
+        min_length=1, max_length=128, description="Sensor name for the records of matching files, objects, streams."
+    )
+
+    @field_validator("sensor")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if v != v.strip() or not v.isprintable():
+            raise ValueError("must not start or end with whitespace nor hold control characters")
+        return v
+
+
 class FleetConfig(_Strict):
-    """``[fleet.sensors.<name>]``: per-sensor facts; they win over what sensors stamp on their events."""
+    """``[fleet.sensors.<name>]``: per-sensor facts; they win over what sensors stamp on their events.
+
+    ``[[fleet.sources]]``: which sensor a path, object or stream belongs to; the first match wins.
+    """
 
     sensors: dict[str, SensorInfo] = Field(default_factory=dict, description="Sensor name → facts.")
+    sources: list[FleetSource] = Field(
+        default_factory=list, description="Path/URL globs → sensor, for records that name no sensor; first match wins."
+    )
 
 
 def weak_secret(secret: str, allow_spaces: bool = False) -> str | None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from honeyfarm.collect.cowrie_tty import TtyStore
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web.live import LiveFeed
 from honeyfarm.views.web.reader import LakeReader
@@ -36,10 +37,32 @@ def plain_text(s: str) -> str:
 
 
 class TtyLogs:
-    """Finds and reads asciicast v2 TTY logs under the configured spool directories."""
+    """Finds and reads asciicast v2 TTY logs under the configured spool directories, and the Cowrie TTY logs
+    ingest converted into the lake (``<lake>/_state/tty``, see :mod:`honeyfarm.collect.cowrie_tty`)."""
 
     def __init__(self, dirs: list[Path]) -> None:
         self.dirs = dirs
+
+    def find_all(self, session: str, lake_root: Path, links: list[tuple[str | None, str | None]]) -> list[Path]:
+        """The sensor's own log of ``session``, else its converted Cowrie logs (``links``: see ``lake_links``)."""
+        own = self.find(session)
+        if own is not None:
+            return [own]
+        return TtyStore(lake_root / "_state" / "tty").find(session, links)
+
+    def load_all(self, paths: list[Path]) -> dict[str, Any]:
+        """Several logs of one session (Cowrie writes one per channel) played one after the other."""
+        out = self.load(paths[0])
+        for p in paths[1:]:
+            if len(out["frames"]) >= MAX_FRAMES:
+                break
+            more = self.load(p)
+            base = out["duration"] + 0.5 if out["frames"] else 0.0
+            room = MAX_FRAMES - len(out["frames"])
+            out["frames"] += [[round(t + base, 3), text] for t, text in more["frames"][:room]]
+            out["duration"] = round(base + more["duration"], 3)
+            out["truncated"] = out["truncated"] or more["truncated"] or len(out["frames"]) >= MAX_FRAMES
+        return out
 
     def find(self, session: str) -> Path | None:
         if not SESSION_RE.fullmatch(session):

@@ -6,12 +6,13 @@ import { getJSON } from './api.js';
 import { disposeWithin, loadWorld } from './charts.js';
 import { clear, errorBox, fmtInt, fmtTs, h, isoZ, parseTs, spinner } from './dom.js';
 import { FilterBar } from './filters.js';
-import { buildHash, filterParams, parseHash, rangeBounds } from './state.js';
+import { FILTER_KEYS, buildHash, filterParams, internalExcluded, parseHash, rangeBounds } from './state.js';
 
 import commands from './views/commands.js';
 import credentials from './views/credentials.js';
 import downloads from './views/downloads.js';
 import file from './views/file.js';
+import ip from './views/ip.js';
 import live from './views/live.js';
 import mapView from './views/map.js';
 import network from './views/network.js';
@@ -20,6 +21,7 @@ import sensors from './views/sensors.js';
 import services from './views/services.js';
 import session from './views/session.js';
 import sources from './views/sources.js';
+import suricata from './views/suricata.js';
 import timeline from './views/timeline.js';
 import traps from './views/traps.js';
 
@@ -32,14 +34,16 @@ export const VIEWS = {
   downloads,
   traps,
   services,
+  suricata,
   sources,
   network,
   sensors,
   live,
   session,
   file,
+  ip,
 };
-const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'traps', 'services', 'sources', 'network', 'sensors', 'live'];
+const NAV = ['overview', 'map', 'timeline', 'credentials', 'commands', 'downloads', 'traps', 'services', 'suricata', 'sources', 'network', 'sensors', 'live'];
 
 const app = {
   meta: null,
@@ -65,7 +69,8 @@ function apiParams(params) {
     if (since) out.set('since', since);
     if (until) out.set('until', until);
   }
-  for (const k of ['sensor', 'region', 'exposure', 'honeypot', 'country']) for (const v of params.getAll(k)) out.append(k, v);
+  for (const k of FILTER_KEYS) for (const v of params.getAll(k)) out.append(k, v);
+  out.set('internal', internalExcluded(params) ? 'exclude' : 'include'); // always said: API links match the view
   return out;
 }
 
@@ -119,7 +124,7 @@ async function route() {
   const ctx = makeCtx(r);
   app.filterBar.update(ctx);
   for (const a of document.querySelectorAll('nav.views a')) {
-    const on = a.dataset.nav === r.view || (r.view === 'session' && a.dataset.nav === 'commands') || (r.view === 'file' && a.dataset.nav === 'downloads');
+    const on = a.dataset.nav === r.view || (r.view === 'session' && a.dataset.nav === 'commands') || (r.view === 'file' && a.dataset.nav === 'downloads') || (r.view === 'ip' && a.dataset.nav === 'sources');
     a.classList.toggle('on', on);
     if (on) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -177,10 +182,17 @@ async function load(ctx) {
 }
 
 // ------------------------------------------------------------------ shell
+// The views where a group of the navigation starts (what was caught; Cowrie's sessions; the other traps;
+// the fleet). A group wraps as one piece, so at narrow widths the nav takes a second row instead of
+// cutting or hiding links; a view added to NAV joins the group before it.
+const NAV_GROUP_STARTS = new Set(['credentials', 'traps', 'sources']);
+
 function buildNav() {
   const nav = document.querySelector('nav.views');
   clear(nav);
+  let group = null;
   for (const name of NAV) {
+    if (!group || NAV_GROUP_STARTS.has(name)) group = nav.appendChild(h('span', { class: 'nav-group' }));
     const a = h('a', { class: 'nav-link' }, VIEWS[name].title || name);
     a.dataset.nav = name;
     // Static, code-defined targets only: the filters follow from the current hash.
@@ -191,7 +203,7 @@ function buildNav() {
       const r = parseHash(location.hash);
       location.hash = buildHash(name, [], filterParams(r.params));
     });
-    nav.appendChild(a);
+    group.appendChild(a);
   }
 }
 
@@ -199,12 +211,14 @@ function showStatus() {
   const el = document.getElementById('lake-status');
   if (!el || !app.meta) return;
   clear(el);
-  el.appendChild(h('span', { class: 'stat' }, h('b', null, fmtInt(app.meta.events)), ' events'));
+  // two short lines (count and version, then the span) instead of one long one: the nav keeps the width
+  const top = h('div', { class: 'stat-line' }, h('span', { class: 'stat' }, h('b', null, fmtInt(app.meta.events)), ' events'));
+  if (app.meta.version) top.appendChild(h('span', { class: 'stat ver' }, `v${app.meta.version}`));
+  el.appendChild(top);
   if (app.meta.first_seen && app.meta.last_seen) {
     const span = `${fmtTs(app.meta.first_seen).slice(0, 10)} → ${fmtTs(app.meta.last_seen).slice(0, 16)}`;
-    el.appendChild(h('span', { class: 'stat', title: 'Hours covered by the lake (UTC)' }, h('b', null, span)));
+    el.appendChild(h('div', { class: 'stat-line' }, h('span', { class: 'stat', title: 'Hours covered by the lake (UTC)' }, span)));
   }
-  if (app.meta.version) el.appendChild(h('span', { class: 'stat ver' }, `v${app.meta.version}`));
 }
 
 async function start() {

@@ -3,7 +3,7 @@
 // (renderMode 'richText': no HTML is ever built from data), resizing, and the
 // data-points attribute the tests read.
 
-import { cap, esc, fmtCompact, fmtInt } from './dom.js';
+import { cap, esc, fmtCompact, fmtInt, fmtTs, parseTs } from './dom.js';
 
 const ec = () => {
   if (!window.echarts) throw new Error('ECharts is not loaded (run `make web`)');
@@ -213,6 +213,166 @@ export function donut(el, items, opts = {}) {
     ],
   };
   return draw(el, option, items.length, opts.onPick ? { click: (p) => p.componentType === 'series' && opts.onPick(items[p.dataIndex]) } : null);
+}
+
+// ------------------------------------------------------------------ time series
+const STEP_MS = { hour: 3600e3, day: 86400e3 };
+export const PARTIAL_TIP = 'partial: bucket still filling';
+
+/**
+ * The buckets of a time series answer, with a gap after every run of buckets: when the next bucket with
+ * events is more than one step away, one null bucket goes in between, so ECharts (connectNulls off) draws a
+ * gap, not a line (or a triangle of zeros) from one distant point to the next. One null per gap, not one per
+ * empty bucket: an hourly series over years of sparse logs stays as small as its data.
+ * Returns {stamps, names, values: Map(name -> array), totals, gaps, partial, hasSeries, step}; partial is the
+ * index of the last bucket when the current time falls inside it (its count is still growing), else -1.
+ */
+export function seriesBuckets(answer, bucket, now = Date.now()) {
+  const rows = (answer.rows || []).map((r) => {
+    const o = {};
+    (answer.columns || []).forEach((c, i) => {
+      o[c] = r[i];
+    });
+    return o;
+  });
+  const hasSeries = (answer.columns || []).includes('series');
+  const step = STEP_MS[answer.bucket || bucket] || 0;
+  const have = new Set();
+  for (const r of rows) {
+    const d = parseTs(r.bucket);
+    if (d) have.add(d.getTime());
+  }
+  const present = [...have].sort((a, b) => a - b);
+  const stamps = [];
+  let gaps = 0;
+  present.forEach((t, i) => {
+    stamps.push(t);
+    if (step && i + 1 < present.length && present[i + 1] > t + step) {
+      stamps.push(t + step); // the first empty bucket: a null breaks the line there
+      gaps++;
+    }
+  });
+  const index = new Map(stamps.map((t, i) => [t, i]));
+  const names = [];
+  const values = new Map();
+  const totals = new Map();
+  for (const r of rows) {
+    const d = parseTs(r.bucket);
+    if (!d) continue;
+    const name = hasSeries ? (r.series === null || r.series === undefined ? 'unknown' : String(r.series)) : 'events';
+    if (!values.has(name)) {
+      names.push(name);
+      values.set(name, new Array(stamps.length).fill(null));
+      totals.set(name, 0);
+    }
+    const n = Number(r.events) || 0;
+    const arr = values.get(name);
+    arr[index.get(d.getTime())] = (arr[index.get(d.getTime())] || 0) + n;
+    totals.set(name, totals.get(name) + n);
+  }
+  // within a bucket that had events, a series without any is 0 (so stacks stay whole); only empty buckets are gaps
+  for (let i = 0; i < stamps.length; i++) {
+    if (!have.has(stamps[i])) continue;
+    for (const arr of values.values()) if (arr[i] === null) arr[i] = 0;
+  }
+  const last = stamps.length - 1;
+  const partial = step && last >= 0 && stamps[last] <= now && now < stamps[last] + step ? last : -1;
+  return { stamps, names, values, totals, gaps, partial, hasSeries, step };
+}
+
+const TIME_SERIES_TIP = {
+  trigger: 'axis',
+  renderMode: 'richText',
+  confine: true,
+  axisPointer: { type: 'line', lineStyle: { color: '#4b5668' } },
+};
+
+/**
+ * Events over time. answer: timeline table (bucket, events) or (bucket, series, events), with "bucket"
+ * (hour|day) beside it. Empty buckets are gaps; the current, still filling bucket is shaded with a dashed
+ * border, labelled "partial", drawn lighter, and says so in the tooltip.
+ * opts: {kind: 'area'|'bar', stack: bool, onSeries(name), bucket, zoom, now}
+ * The container gets data-gaps (empty buckets) and data-partial (the partial bucket's ISO time).
+ */
+export function timeSeries(el, answer, opts = {}) {
+  const b = seriesBuckets(answer, opts.bucket, opts.now);
+  const { stamps, values, totals, partial } = b;
+  const names = b.names.slice();
+  // biggest series at the bottom of the stack; "other" last
+  names.sort((x, y) => (x === 'other') - (y === 'other') || totals.get(y) - totals.get(x));
+  const kind = opts.kind || 'area';
+  const isolated = (arr, j) => Boolean(arr[j]) && (j === 0 || arr[j - 1] === null) && (j === arr.length - 1 || arr[j + 1] === null);
+  const series = names.map((name, i) => {
+    const arr = values.get(name);
+    const color = name === 'other' ? '#5b6575' : PALETTE[i % PALETTE.length];
+    return {
+      name: rt(name),
+      type: kind === 'bar' ? 'bar' : 'line',
+      stack: opts.stack === false ? undefined : 'all',
+      smooth: false,
+      connectNulls: false,
+      triggerLineEvent: true,
+      // a point between two gaps has no line to show it: it gets a dot
+      showSymbol: kind !== 'bar',
+      symbol: 'circle',
+      symbolSize: (v, p) => (p && (isolated(arr, p.dataIndex) || p.dataIndex === partial) ? 5 : 0),
+      lineStyle: { width: 1.2 },
+      areaStyle: kind === 'bar' ? undefined : { opacity: names.length > 1 ? 0.55 : 0.35 },
+      barMaxWidth: 18,
+      emphasis: { focus: 'series' },
+      color,
+      data: stamps.map((t, j) =>
+        j === partial
+          ? { value: [t, arr[j]], itemStyle: { opacity: 0.45, borderColor: color, borderType: 'dashed', borderWidth: 1 } }
+          : [t, arr[j]],
+      ),
+      cursor: opts.onSeries ? 'pointer' : 'default',
+    };
+  });
+  if (partial >= 0 && series.length) {
+    series[0].markArea = {
+      silent: true,
+      itemStyle: { color: 'rgba(240, 192, 90, 0.07)', borderColor: '#8a7a4a', borderType: 'dashed', borderWidth: 1 },
+      label: { show: true, position: 'insideTop', color: '#c9b57a', fontSize: 10, formatter: 'partial' },
+      data: [[{ xAxis: stamps[partial] }, { xAxis: stamps[partial] + b.step }]],
+    };
+  }
+  const multi = names.length > 1 || b.hasSeries;
+  const option = {
+    grid: { left: 8, right: 16, top: multi ? 34 : 12, bottom: opts.zoom ? 44 : 8, containLabel: true },
+    legend: multi ? { top: 0, left: 0, type: 'scroll', icon: 'roundRect', itemWidth: 10, itemHeight: 10, formatter: (n) => short(n, 24) } : undefined,
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+    yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtCompact(v) }, splitNumber: 4 },
+    tooltip: {
+      ...TIME_SERIES_TIP,
+      formatter: (ps) => {
+        const list = Array.isArray(ps) ? ps : [ps];
+        if (!list.length) return '';
+        const t = new Date(list[0].value[0]);
+        const head = Number.isNaN(t.getTime()) ? '' : fmtTs(t.toISOString());
+        const lines = list.filter((p) => p.value[1]).map((p) => `${short(p.seriesName, 60)}: ${fmtInt(p.value[1])}`);
+        const j = list[0].dataIndex;
+        if (stamps[j] !== undefined && list.every((p) => p.value[1] === null)) lines.push('no events');
+        if (j === partial) lines.push(PARTIAL_TIP);
+        return [head, ...lines].join('\n');
+      },
+    },
+    dataZoom: opts.zoom ? [{ type: 'inside' }, { type: 'slider', height: 18, bottom: 6, borderColor: '#2a3240', textStyle: { color: '#6b7686' } }] : undefined,
+    series,
+  };
+  let points = 0;
+  for (const s of series) points += s.data.length;
+  el.dataset.gaps = String(b.gaps);
+  if (partial >= 0) el.dataset.partial = new Date(stamps[partial]).toISOString();
+  else delete el.dataset.partial;
+  const handlers = opts.onSeries
+    ? {
+        click: (p) => {
+          if (p.componentType === 'series' && b.hasSeries) opts.onSeries(names[p.seriesIndex]);
+        },
+      }
+    : null;
+  return draw(el, option, points, handlers);
 }
 
 // ------------------------------------------------------------------ world map

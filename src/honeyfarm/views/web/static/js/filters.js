@@ -1,12 +1,29 @@
 // SPDX-License-Identifier: MIT
-// The global filter bar: time range, sensor, region, exposure, honeypot, country.
+// The global filter bar: time range, sensor, region, exposure, honeypot, country, eventid, "exclude internal".
 // Its state is the URL hash; every change is a new hash, so views re-query.
 
 import { countryName } from './charts.js';
-import { clear, clip, fmtTs, h, isoZ, parseTs } from './dom.js';
-import { FILTER_KEYS, RANGES, buildHash, parseHash, rangeBounds } from './state.js';
+import { clear, clip, fmtInt, fmtTs, h, isoZ, parseTs } from './dom.js';
+import { FILTER_KEYS, INTERNAL_KEY, RANGES, buildHash, internalExcluded, parseHash, rangeBounds } from './state.js';
 
-const LABELS = { sensor: 'Sensor', region: 'Region', exposure: 'Exposure', honeypot: 'Honeypot', country: 'Country' };
+const LABELS = { sensor: 'Sensor', region: 'Region', exposure: 'Exposure', honeypot: 'Honeypot', country: 'Country', eventid: 'Event id' };
+
+/** The eventid picker's choices: each eventid with its count, and "<a>.<b>.*" for each family of several ids. */
+function eventidOptions(list) {
+  const out = [];
+  const families = new Map();
+  for (const e of list || []) {
+    out.push([e.eventid, `${e.eventid} (${fmtInt(e.events)})`]);
+    const parts = String(e.eventid).split('.');
+    if (parts.length > 2) {
+      const fam = `${parts.slice(0, -1).join('.')}.*`;
+      const f = families.get(fam) || { n: 0, events: 0 };
+      families.set(fam, { n: f.n + 1, events: f.events + e.events });
+    }
+  }
+  for (const [fam, f] of families) if (f.n > 1) out.push([fam, `${fam} (${fmtInt(f.events)})`]);
+  return out.sort((a, b) => a[0].localeCompare(b[0]));
+}
 
 function setHash(mutate) {
   const r = parseHash(location.hash);
@@ -74,11 +91,26 @@ export class FilterBar {
       pickers.appendChild(sel);
     }
 
+    // "exclude internal": on by default (no parameter in the hash), off as internal=include
+    this.internalBtn = h('button', {
+      type: 'button',
+      'aria-pressed': 'true',
+      title: 'Leave out events from internal source addresses: loopback, RFC 1918 (Docker bridges), link-local, CGNAT, ULA',
+    }, 'Exclude internal');
+    this.internalBtn.dataset.toggle = INTERNAL_KEY;
+    this.internalBtn.addEventListener('click', () =>
+      setHash((p) => {
+        if (internalExcluded(p)) p.set(INTERNAL_KEY, 'include');
+        else p.delete(INTERNAL_KEY);
+      }),
+    );
+    pickers.appendChild(h('div', { class: 'seg', role: 'group', 'aria-label': 'Internal sources' }, this.internalBtn));
+
     this.chips = h('div', { class: 'chips', 'aria-live': 'polite' });
     this.clearBtn = h('button', { type: 'button', class: 'btn small ghost', 'data-clear': '1' }, 'Clear filters');
     this.clearBtn.addEventListener('click', () =>
       setHash((p) => {
-        for (const k of [...FILTER_KEYS, 'range', 'since', 'until']) p.delete(k);
+        for (const k of [...FILTER_KEYS, 'range', 'since', 'until', INTERNAL_KEY]) p.delete(k);
       }),
     );
 
@@ -92,6 +124,7 @@ export class FilterBar {
     if (key === 'region') return (m.regions || []).map((s) => [s, s]);
     if (key === 'exposure') return (m.exposures || []).map((s) => [s, s]);
     if (key === 'honeypot') return (m.honeypots || []).map((s) => [s, s]);
+    if (key === 'eventid') return eventidOptions(m.eventids);
     if (key === 'country')
       return (m.countries || [])
         .map((c) => [c.code, `${c.code} · ${c.name || countryName(c.code)}`])
@@ -178,7 +211,11 @@ export class FilterBar {
       }
     }
     if (range !== 'all') n++;
-    if (!n) this.chips.appendChild(h('span', { class: 'chips-none' }, 'No filters: all events in the lake. Click a bar, a country or a table cell to filter.'));
+    const excluded = internalExcluded(p);
+    this.internalBtn.classList.toggle('on', excluded);
+    this.internalBtn.setAttribute('aria-pressed', excluded ? 'true' : 'false');
+    if (!excluded) n++; // "Clear filters" restores the default
+    if (!n) this.chips.appendChild(h('span', { class: 'chips-none' }, `No filters: all events in the lake${excluded ? ' but those from internal addresses' : ''}. Click a bar, a country or a table cell to filter.`));
     this.clearBtn.hidden = n === 0;
   }
 }

@@ -2,8 +2,16 @@
 // The URL hash is the state: "#/<view>/<arg>...?<filters and view options>".
 // Filters are the API's own query parameters, so a link reproduces a view.
 
-export const FILTER_KEYS = ['sensor', 'region', 'exposure', 'honeypot', 'country'];
+export const FILTER_KEYS = ['sensor', 'region', 'exposure', 'honeypot', 'country', 'eventid'];
 export const TIME_KEYS = ['range', 'since', 'until'];
+// "exclude internal" is on unless the hash says internal=include: the views leave out loopback, private,
+// link-local, CGNAT and ULA sources by default (the API's own default is include: the UI always says which).
+export const INTERNAL_KEY = 'internal';
+
+/** Whether the hash's filters leave out internal source addresses. */
+export function internalExcluded(params) {
+  return params.get(INTERNAL_KEY) !== 'include';
+}
 export const RANGES = [
   ['all', 'All'],
   ['24h', '24h'],
@@ -42,7 +50,7 @@ export function buildHash(view, args, params) {
 /** Only the global filter parameters of a URLSearchParams (kept when moving between views). */
 export function filterParams(params) {
   const out = new URLSearchParams();
-  for (const k of [...TIME_KEYS, ...FILTER_KEYS]) for (const v of params.getAll(k)) out.append(k, v);
+  for (const k of [...TIME_KEYS, ...FILTER_KEYS, INTERNAL_KEY]) for (const v of params.getAll(k)) out.append(k, v);
   return out;
 }
 

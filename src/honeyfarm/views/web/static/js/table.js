@@ -4,6 +4,7 @@
 import { rowsOf } from './api.js';
 import { countryName } from './charts.js';
 import { append, clear, errorBox, esc, fmtDuration, fmtInt, fmtNum, fmtTs, fmtUsd, h, longText } from './dom.js';
+import { buildHash, filterParams, parseHash } from './state.js';
 
 const NUMERIC = new Set(['int', 'num', 'usd', 'usd4', 'dur', 'plain']);
 // kinds whose values are free text (attacker-controlled): '' is a column without a kind
@@ -47,12 +48,36 @@ export function fillText(td, value, n) {
   return td;
 }
 
+// An address as the lake stores it (IPv4 dotted quad or IPv6 hex groups): only these become IP-page links.
+const IP_RE = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*)$/;
+// Columns holding a source address, in every view: the cell links to the IP page (#/ip/<addr>).
+const IP_KEYS = new Set(['ip', 'src_ip']);
+
+/**
+ * A button to the IP page of ip, keeping the current filters (a button, not <a href>: no URL attribute is
+ * set from data); a badge when the row says the address is internal.
+ */
+export function ipCell(td, ip, internal) {
+  const b = h('button', { type: 'button', class: 'btn small ghost ip-link mono', title: 'What this address did, on every sensor' }, String(ip));
+  b.dataset.ip = String(ip);
+  b.addEventListener('click', (ev) => {
+    ev.stopPropagation(); // the IP page, not the row's own action
+    location.hash = buildHash('ip', [String(ip)], filterParams(parseHash(location.hash).params));
+  });
+  b.addEventListener('keydown', (ev) => ev.stopPropagation());
+  td.appendChild(b);
+  if (internal) td.append(' ', h('span', { class: 'chip-k ip-internal', title: 'An internal (loopback, private, link-local, CGNAT or ULA) address' }, 'internal'));
+  return td;
+}
+
 function cell(col, row) {
   const v = row[col.key];
   const cls = [NUMERIC.has(col.kind) ? 'num' : null, col.kind === 'mono' ? 'mono' : null, col.class || null];
   if (v === null || v === undefined || v === '') cls.push('nil');
   const td = h('td', { class: cls.filter(Boolean).join(' ') || null });
-  if (col.kind === 'country') {
+  if (IP_KEYS.has(col.key) && typeof v === 'string' && v.length <= 64 && IP_RE.test(v)) {
+    ipCell(td, v, row.internal === true);
+  } else if (col.kind === 'country') {
     if (v) {
       append(td, [h('span', { class: 'cc' }, String(v)), ` ${countryName(v, row[col.nameKey || 'name'] || '')}`]);
     } else {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Downloads: files fetched or uploaded by attackers (URLs shown as text, never as links), each with its
-// origin: the traps that fetched it, how its URL was found, and the first session (a row opens it), and its
-// verdict, family, size and type from the scanners (a SHA-256 opens the file page, views/file.js).
+// source (the honeypots that logged it; Suricata's fileinfo records are listed too), its origin: the traps
+// that fetched it, how its URL was found, and the first session (a row opens it), and its verdict, family,
+// size and type from the scanners (a SHA-256 opens the file page, views/file.js).
 
 import { getJSON, rowsOf, withParams } from '../api.js';
 import { bars, chartBox } from '../charts.js';
@@ -36,7 +37,9 @@ export default {
         { key: 'first_seen', label: 'First seen', kind: 'ts' },
         { key: 'last_seen', label: 'Last seen', kind: 'ts' },
         { key: 'sensors', label: 'Sensors', class: 'wrap', format: (v) => (v ? String(v).split(',').join(', ') : '—') },
-        { key: 'traps', label: 'Trap', class: 'wrap', format: (v) => (v ? String(v).split(',').join(', ') : '—') },
+        // One column for both (a separate one made the table wider than the card): the traps that fetched it,
+        // else the honeypots that logged it (suricata: a file Suricata saw in a transfer, from fileinfo).
+        { key: 'sources', label: 'Source', class: 'wrap', title: 'The traps that fetched it, else the honeypots that logged it (suricata: a file seen in a transfer)', format: (v, row) => { const t = (row && row.traps) || v; return t ? String(t).split(',').join(', ') : '—'; } },
         { key: 'how', label: 'Found by', kind: 'mono' },
         { key: 'first_session', label: 'First session', kind: 'mono', title: 'Click a row to open the session' },
       ],
@@ -49,7 +52,7 @@ export default {
       },
     );
     root.append(
-      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …), the traps fetched from exploit payloads, or attackers uploaded. URLs are attacker-supplied: shown as text only. Click a SHA-256 to open the file page (hashes, engine results, who delivered it), elsewhere in a row to open the first session that fetched it.'),
+      viewHead('Downloads', 'Files attackers fetched (wget, curl, tftp …), the traps fetched from exploit payloads, or attackers uploaded, and files Suricata saw in transfers (source suricata). URLs are attacker-supplied: shown as text only. Click a SHA-256 to open the file page (hashes, engine results, who delivered it), elsewhere in a row to open the first session that fetched it.'),
       grid('cols-1-1', card('Most fetched files', topEl, { sub: 'by SHA-256, among the first 500 files seen' }), card('New files over time', whenEl, { sub: 'by first sighting, per day' })),
       grid('cols-1', card('Files', list.el, { sub: 'newest first, with verdicts' })),
     );

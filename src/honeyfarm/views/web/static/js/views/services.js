@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-// Services: the Dionaea-class traps (SMB, FTP, TFTP, MSSQL, MySQL, SIP) and the catch-all listener — events
-// per trap over time, then one section per protocol family: SMB dialects, pipes, shares and exploit probes;
+// Services: the Dionaea-class traps (SMB, FTP, TFTP, MSSQL, MySQL, SIP) and the catch-all listener, with
+// Dionaea's own logs and MHN's Dionaea sessions by the protocol they spoke (source column) — events
+// per service over time, then one section per protocol family: SMB dialects, pipes, shares and exploit probes;
 // SQL commands and shell lines; SIP user agents and extensions; uploads and logins; catch-all ports and
 // protocol guesses. Every value is attacker text: shown as text (table.js, charts.js), never linked; a
 // SHA-256 opens the file page.
 
-import { getJSON, withParams } from '../api.js';
+import { getJSON, rowsOf, withParams } from '../api.js';
 import { bars, chartBox } from '../charts.js';
 import { card, h, replace } from '../dom.js';
 import { pagedTable } from '../table.js';
@@ -25,6 +26,9 @@ const TRAPS = [
   ['catchall', 'Catch-all events'],
 ];
 const IPS = { key: 'unique_ips', label: 'IPs', kind: 'int' };
+const SOURCE = { key: 'source', label: 'Source', title: 'honeyfarm (the sensor\'s traps), dionaea, dionaea_sqlite or mhn' };
+// Panels built on fields only honeyfarm's traps log: their empty state says so.
+const OWN_ONLY = ' Dionaea and MHN do not log this: honeyfarm\'s traps only.';
 
 function section(key, title, ...children) {
   return h('section', { class: 'svc-section', 'data-section': key }, h('h2', { class: 'section-title' }, title), ...children);
@@ -44,22 +48,27 @@ export default {
       dialects: chartBox('smb-dialects', 'h-260'),
       agents: chartBox('sip-agents', 'h-260'),
     };
-    const pickTrap = (r) => ctx.addFilter('honeypot', r.trap);
+    // A Dionaea or MHN row filters on its honeypot (every such event is a dionaea.* one), a trap's row on the trap.
+    const pickTrap = (r) => ctx.addFilter('honeypot', r.honeypot || (r.source && r.source !== 'honeyfarm' ? 'dionaea' : r.trap));
     const openFile = (r) => ctx.go('file', [String(r.sha256).toLowerCase()]);
     const t = {
       overview: paged(
         'service-overview',
         [
-          { key: 'trap', label: 'Trap', pick: pickTrap, pickTitle: 'Filter on this honeypot' },
+          { key: 'trap', label: 'Service', pick: pickTrap, pickTitle: 'Filter on this honeypot' },
+          SOURCE,
           { key: 'events', label: 'Events', kind: 'int' },
           { key: 'sessions', label: 'Sessions', kind: 'int' },
           IPS,
           { key: 'logins', label: 'Logins', kind: 'int' },
           { key: 'uploads', label: 'Uploads', kind: 'int' },
+          { key: 'downloads', label: 'Downloads', kind: 'int' },
+          { key: 'ports', label: 'Ports', kind: 'int' },
+          { key: 'port_list', label: 'Lowest ports', kind: 'mono' },
           ...SPAN,
         ],
         10,
-        'No service trap events for these filters.',
+        'No service trap, Dionaea or MHN events for these filters.',
       ),
       dialects: paged(
         'smb-dialects',
@@ -73,7 +82,7 @@ export default {
           ...SPAN,
         ],
         10,
-        'No SMB negotiation for these filters.',
+        `No SMB negotiation for these filters.${OWN_ONLY}`,
       ),
       pipes: paged(
         'smb-pipes',
@@ -88,7 +97,7 @@ export default {
           IPS,
         ],
         15,
-        'No DCE/RPC on named pipes for these filters.',
+        `No DCE/RPC on named pipes for these filters.${OWN_ONLY}`,
       ),
       shares: paged(
         'smb-shares',
@@ -100,7 +109,7 @@ export default {
           IPS,
         ],
         15,
-        'No tree connect for these filters.',
+        `No tree connect for these filters.${OWN_ONLY}`,
       ),
       exploits: paged(
         'smb-exploits',
@@ -113,13 +122,14 @@ export default {
           { key: 'answers', label: 'Answered', kind: 'mono' },
         ],
         15,
-        'No MS17-010 or DoublePulsar probe for these filters.',
+        `No MS17-010 or DoublePulsar probe for these filters.${OWN_ONLY}`,
       ),
       sql: paged(
         'sql-commands',
         [
           { key: 'trap', label: 'Trap', pick: pickTrap, pickTitle: 'Filter on this honeypot' },
           { key: 'command', label: 'SQL', kind: 'mono', class: 'wide' },
+          SOURCE,
           { key: 'count', label: 'Count', kind: 'int' },
           { key: 'sessions', label: 'Sessions', kind: 'int' },
           IPS,
@@ -138,7 +148,7 @@ export default {
           IPS,
         ],
         15,
-        'No xp_cmdshell line or payload URL for these filters.',
+        `No xp_cmdshell line or payload URL for these filters.${OWN_ONLY}`,
       ),
       agents: paged(
         'sip-agents',
@@ -151,7 +161,7 @@ export default {
           ...SPAN,
         ],
         15,
-        'No SIP request for these filters.',
+        `No SIP request for these filters.${OWN_ONLY}`,
       ),
       extensions: paged(
         'sip-extensions',
@@ -164,7 +174,7 @@ export default {
           IPS,
         ],
         15,
-        'No SIP extension tried for these filters.',
+        `No SIP extension tried for these filters.${OWN_ONLY}`,
       ),
       uploads: paged(
         'service-uploads',
@@ -178,7 +188,7 @@ export default {
           ...SPAN,
         ],
         15,
-        'No uploads for these filters.',
+        `No uploads for these filters.${OWN_ONLY}`,
       ),
       logins: paged(
         'service-logins',
@@ -188,6 +198,7 @@ export default {
           { key: 'password', label: 'Password', kind: 'mono', title: '— : the protocol sends none (SMB NTLM, SIP digest, MySQL native auth: a hash)' },
           { key: 'attempts', label: 'Attempts', kind: 'int' },
           { key: 'successes', label: 'Accepted', kind: 'int' },
+          SOURCE,
         ],
         15,
         'No logins for these filters.',
@@ -203,7 +214,7 @@ export default {
           ...SPAN,
         ],
         15,
-        'No catch-all connections for these filters.',
+        `No catch-all connections for these filters.${OWN_ONLY}`,
       ),
       guesses: paged(
         'catchall-guesses',
@@ -217,17 +228,17 @@ export default {
           { key: 'sni', label: 'SNI', kind: 'mono' },
         ],
         15,
-        'No catch-all payloads for these filters.',
+        `No catch-all payloads for these filters.${OWN_ONLY}`,
       ),
     };
     root.append(
       viewHead(
         'Services',
-        'What the SMB, FTP, TFTP, MSSQL, MySQL and SIP traps and the catch-all listener caught. Shares, SQL, user agents, paths and usernames are attacker-supplied: shown as text only.',
+        'What the SMB, FTP, TFTP, MSSQL, MySQL and SIP traps and the catch-all listener caught, with Dionaea\'s logs and MHN\'s Dionaea sessions by the protocol they spoke (Source column). Shares, SQL, user agents, paths and usernames are attacker-supplied: shown as text only.',
       ),
       countersEl,
-      grid('cols-2-1', card('Service events over time', charts.time, { sub: 'per trap' }), card('Catch-all ports', charts.ports, { sub: 'connections' })),
-      grid('cols-1', card('Service traps', t.overview.el, { sub: 'click a trap to filter' })),
+      grid('cols-2-1', card('Service events over time', charts.time, { sub: 'per service' }), card('Catch-all ports', charts.ports, { sub: 'connections' })),
+      grid('cols-1', card('Services', t.overview.el, { sub: 'per service and source; click one to filter on its honeypot' })),
       section(
         'smb',
         'SMB',
@@ -255,20 +266,29 @@ export default {
       async load(c, sig) {
         ctx = c;
         signal = sig;
-        const [tl, overview, dialects, agents, ports] = await Promise.all([
+        const [tl, all, , dialects, agents, ports] = await Promise.all([
           getJSON('services/timeline', withParams(ctx.api, { bucket: 'auto' }), sig),
+          // The counters add every row (the table shows a page): one row per service and source.
+          panel(ctx, 'service-overview', { limit: 500 }, sig),
           t.overview.reset(),
           t.dialects.reset(),
           t.agents.reset(),
           t.ports.reset(),
           ...['exploits', 'pipes', 'shares', 'sql', 'shell', 'extensions', 'uploads', 'logins', 'guesses'].map((k) => t[k].reset()),
         ]);
-        const per = new Map(overview.map((r) => [r.trap, r]));
+        // A service's counter adds its rows of every source (honeyfarm's trap, Dionaea, MHN).
+        const overview = rowsOf(all);
+        const per = new Map();
+        for (const r of overview) per.set(r.trap, (per.get(r.trap) || 0) + (Number(r.events) || 0));
         const sum = (key) => overview.reduce((n, r) => n + (Number(r[key]) || 0), 0);
+        const known = new Set(TRAPS.map(([trap]) => trap));
+        const others = [...per].filter(([trap]) => !known.has(trap)).reduce((n, [, v]) => n + v, 0);
         replace(
           countersEl,
           counters([
-            ...TRAPS.map(([trap, label], i) => ({ key: trap, label, value: Number(per.get(trap)?.events) || 0, class: i === 0 ? 'accent' : '' })),
+            ...TRAPS.map(([trap, label], i) => ({ key: trap, label, value: per.get(trap) || 0, class: i === 0 ? 'accent' : '' })),
+            // Dionaea's other services (http, mongodb, ...) and closed ports: shown only when there are some.
+            ...(others ? [{ key: 'other', label: 'Other services', value: others }] : []),
             { key: 'logins', label: 'Logins', value: sum('logins') },
             { key: 'uploads', label: 'Uploads', value: sum('uploads') },
           ]),
@@ -279,7 +299,8 @@ export default {
           byDialect.set(k, (byDialect.get(k) || 0) + (Number(r.negotiations) || 0));
         }
         await Promise.all([
-          timeChart(charts.time, tl, { kind: 'bar', onSeries: (trap) => ctx.addFilter('honeypot', trap) }),
+          // A series is a service; only a honeyfarm trap's name is also a honeypot to filter on.
+          timeChart(charts.time, tl, { kind: 'bar', onSeries: (trap) => known.has(trap) && ctx.addFilter('honeypot', trap) }),
           bars(
             charts.ports,
             ports.slice(0, 12).map((r) => ({ label: String(r.port), value: r.connections, note: r.guesses ? `guessed: ${r.guesses}` : '' })),

@@ -2,9 +2,20 @@
 // One session: its events, and a replay of its TTY log (text only, into a <pre>).
 
 import { getJSON, rowsOf } from '../api.js';
+import { countryName } from '../charts.js';
 import { card, clock, emptyBox, esc, fmtTs, h, longText, replace } from '../dom.js';
 import { table } from '../table.js';
 import { grid, viewHead } from './common.js';
+
+/** A source address as a link to its IP page (#/ip/<addr>), kept filters and all: a button, no href from data. */
+export function ipLink(ctx, ip) {
+  const b = h('button', { type: 'button', class: 'btn small ip-link', 'data-ip': String(ip), title: 'What this address did, on every sensor' }, longText(ip, 64));
+  b.addEventListener('click', (ev) => {
+    ev.stopPropagation();
+    ctx.go('ip', [String(ip)]);
+  });
+  return b;
+}
 
 const COLS = [
   { key: 'ts', label: 'Time (UTC)', kind: 'ts' },
@@ -212,17 +223,30 @@ export default {
         const first = rows[0] || {};
         const last = rows[rows.length - 1] || {};
         const src = rows.find((r) => r.src_ip)?.src_ip;
+        // the first value a session's events carry (Cowrie sends the client banner and HASSH once)
+        const firstOf = (k) => rows.find((r) => r[k] !== null && r[k] !== undefined && r[k] !== '')?.[k];
+        const cc = firstOf('src_country');
+        const asn = firstOf('src_asn');
+        const org = firstOf('src_as_org');
+        const fact = (key, label, value, cls) => {
+          const dd = h('dd', { class: cls || null }, value === undefined || value === null ? '—' : value);
+          return h('div', { 'data-fact': key }, h('dt', null, label), dd);
+        };
         replace(
           info,
           h(
             'dl',
             { class: 'facts' },
-            h('div', null, h('dt', null, 'Sensor'), h('dd', null, longText(ans.sensor ?? sensor, 120))),
-            h('div', null, h('dt', null, 'Session'), h('dd', { class: 'mono' }, longText(ans.session ?? session, 120))),
-            h('div', null, h('dt', null, 'Source'), h('dd', { class: 'mono' }, longText(src ?? '—', 120))),
-            h('div', null, h('dt', null, 'Started'), h('dd', null, fmtTs(first.ts))),
-            h('div', null, h('dt', null, 'Ended'), h('dd', null, fmtTs(last.ts))),
-            h('div', null, h('dt', null, 'Events'), h('dd', null, String(rows.length))),
+            fact('sensor', 'Sensor', longText(ans.sensor ?? sensor, 120)),
+            fact('session', 'Session', longText(ans.session ?? session, 120), 'mono'),
+            fact('source', 'Source', src ? ipLink(ctx, src) : '—', 'mono'),
+            fact('country', 'Country', cc ? `${cc} ${countryName(cc, firstOf('src_country_name') || '')}` : '—'),
+            fact('asn', 'AS', asn || org ? longText([asn ? `AS${asn}` : null, org].filter(Boolean).join(' · '), 120) : '—'),
+            fact('client', 'Client', firstOf('client_version') ? longText(firstOf('client_version'), 120) : '—', 'mono'),
+            fact('hassh', 'HASSH', firstOf('hassh') ? longText(firstOf('hassh'), 64) : '—', 'mono'),
+            fact('started', 'Started', fmtTs(first.ts)),
+            fact('ended', 'Ended', fmtTs(last.ts)),
+            fact('events', 'Events', String(rows.length)),
           ),
         );
         const used = COLS.filter((c) => c.key === 'ts' || c.key === 'eventid' || rows.some((r) => r[c.key] !== null && r[c.key] !== undefined && r[c.key] !== ''));

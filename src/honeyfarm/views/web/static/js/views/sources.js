@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Sources: top IPs (country, AS), top ASNs, SSH client versions, HASSH fingerprints.
+// Sources: top IPs (country, AS, internal badge; each links to its IP page), top ASNs, SSH client versions,
+// HTTP user agents, HASSH fingerprints.
 
 import { getJSON, rowsOf, withParams } from '../api.js';
 import { bars, chartBox, countryName } from '../charts.js';
-import { card, clip, h, replace } from '../dom.js';
+import { card, clip, emptyBox, h, replace } from '../dom.js';
 import { pagedTable } from '../table.js';
 import { grid, panel, viewHead } from './common.js';
 
@@ -51,6 +52,20 @@ export default {
       (limit, offset) => panel(ctx, 'client-versions', { limit, offset }, signal),
       { limit: 15 },
     );
+    const agents = pagedTable(
+      'http-user-agents',
+      [
+        { key: 'user_agent', label: 'User agent', kind: 'mono' },
+        { key: 'requests', label: 'Requests', kind: 'int' },
+        { key: 'unique_ips', label: 'IPs', kind: 'int' },
+        { key: 'honeypots', label: 'Honeypots' },
+      ],
+      (limit, offset) => panel(ctx, 'http-user-agents', { limit, offset }, signal),
+      { limit: 15, empty: 'No HTTP user agents (web traps, Tanner, Suricata http) for these filters.' },
+    );
+    // A lake without web events (a Cowrie-only one) has no user agents: a line says so instead of an empty table.
+    const agentsBody = h('div', null, agents.el);
+    const noAgents = emptyBox('No HTTP user agents for these filters: they come from web events (web traps, Tanner, Suricata http).');
     const hassh = pagedTable(
       'hassh',
       [
@@ -80,11 +95,12 @@ export default {
     closeIp.addEventListener('click', () => ctx.setOption('ip', null));
     const ipCard = card(ipTitle, ipSessions.el, { tools: closeIp });
     root.append(
-      viewHead('Sources', 'Where attacks come from: addresses, networks and the SSH clients they use. Click an address to list its sessions.'),
+      viewHead('Sources', 'Where attacks come from: addresses, networks and the SSH and HTTP clients they use. Click an address for its page, a row to list its sessions.'),
       grid('cols-3', card('Top countries', countriesEl, { sub: 'click to filter' }), card('Top autonomous systems', asnEl), card('SSH client versions', clientsEl)),
       ipCard,
       grid('cols-1', card('Top source addresses', ips.el)),
-      grid('cols-3', card('Autonomous systems', asns.el), card('Client versions', clients.el), card('HASSH fingerprints', hassh.el)),
+      grid('cols-3', card('Autonomous systems', asns.el), card('SSH client versions', clients.el, { sub: 'banners of SSH events' }), card('HASSH fingerprints', hassh.el)),
+      grid('cols-1', card('HTTP user agents', agentsBody, { sub: 'web traps, Tanner, Suricata http, Docker and Elasticsearch APIs' })),
     );
     return {
       async load(c, sig) {
@@ -94,14 +110,16 @@ export default {
         ipCard.hidden = ip === null;
         if (ip !== null) replace(ipTitle, 'Sessions from ', h('code', null, clip(ip, 120)));
         // The AS and client charts show the top of their tables' first pages (one query each).
-        const [tc, , ta, cv] = await Promise.all([
+        const [tc, , ta, cv, , ua] = await Promise.all([
           panel(ctx, 'top-countries', { limit: 12 }, sig),
           ips.reset(),
           asns.reset(),
           clients.reset(),
           hassh.reset(),
+          agents.reset(),
           ip !== null ? ipSessions.reset() : null,
         ]);
+        replace(agentsBody, ua.length ? agents.el : noAgents);
         await Promise.all([
           bars(
             countriesEl,

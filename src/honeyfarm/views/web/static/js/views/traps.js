@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Exploit traps: the web, Redis, Docker Engine API and Elasticsearch traps — attacks over time, attack
-// classes and CVEs, top paths and user agents, Redis and Docker commands, Elasticsearch queries and the
-// URLs found in payloads. Every value is attacker text: shown as text (table.js, charts.js), never linked.
+// Exploit traps: the web, Redis, Docker Engine API and Elasticsearch traps, and SNARE/Tanner's requests
+// (trap "tanner") — attacks over time, attack classes and CVEs, top paths and user agents, Redis and Docker
+// commands, Elasticsearch queries and the URLs found in payloads. Every value is attacker text: shown as
+// text (table.js, charts.js), never linked.
 
 import { getJSON, rowsOf, withParams } from '../api.js';
 import { bars, chartBox } from '../charts.js';
@@ -57,6 +58,7 @@ export default {
           { key: 'unique_ips', label: 'IPs', kind: 'int' },
           { key: 'methods', label: 'Methods' },
           { key: 'attacks', label: 'Attacks' },
+          { key: 'traps', label: 'Traps', title: 'http: honeyfarm\'s web trap; tanner: SNARE/Tanner' },
           ...SPAN,
         ],
         fetcher('web-paths'),
@@ -146,7 +148,7 @@ export default {
     root.append(
       viewHead(
         'Exploit traps',
-        'What the web, Redis, Docker Engine API and Elasticsearch traps caught. Paths, agents, commands and URLs are attacker-supplied: shown as text only.',
+        'What the web, Redis, Docker Engine API and Elasticsearch traps caught, and the requests SNARE/Tanner logged (trap tanner; its lfi and cmd_exec detections are named traversal and cmd_injection). Paths, agents, commands and URLs are attacker-supplied: shown as text only.',
       ),
       countersEl,
       grid('cols-2-1', card('Attacks over time', charts.time, { tools }), card('Attack classes and CVEs', charts.attacks, { sub: 'requests' })),
@@ -198,6 +200,8 @@ export default {
           countersEl,
           counters([
             ...[...TRAP_NAMES].map(([trap, label], i) => ({ key: trap, label, value: events(trap), class: i === 0 ? 'accent' : '' })),
+            // Tanner's requests, when the lake has some (a lake of honeyfarm sensors only shows no such counter).
+            ...(events('tanner') ? [{ key: 'tanner', label: 'Tanner requests', value: events('tanner') }] : []),
             { key: 'fetched', label: 'Payloads fetched', value: fetched, sub: urls.has_more ? 'of the top 500 URLs' : null },
             { key: 'failed', label: 'Payload fetches failed', value: failed },
           ]),
