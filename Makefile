@@ -83,9 +83,10 @@ bench-scan: install system-deps
 bench-dashboard: install
 	$(BIN)/python bench/dashboard.py --no-explain
 
-# Re-take the screenshots in docs/screenshots/ (the browser tests, saving their PNGs there).
+# Re-take the screenshots in docs/screenshots/: every view over a lake of the real sample logs of every format
+# (../shared/samples), served by `honeyfarm serve` and shot by headless Chromium.
 screenshots: install system-deps
-	HONEYFARM_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_dashboard_browser.py -q
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -71,16 +71,35 @@ def client(lake: Path) -> Iterator[TestClient]:
         yield c
 
 
+#: A value for each required query parameter an endpoint with a time range may have (the IP page, the credential
+#: search): the range checks are what is tested, so any valid value does. A new required parameter fails loudly.
+REQUIRED_VALUES = {"ip": "203.0.113.7", "q": "root"}
+#: Endpoints whose parameters are optional one by one but not all together (the credential drill-down).
+ONE_OF_VALUES = {"/api/credentials/detail": "username=root"}
+
+
 def time_range_urls(client: TestClient) -> list[str]:
-    """Every endpoint that takes ``since``/``until``, from the OpenAPI description (a new one is covered too)."""
+    """Every endpoint that takes ``since``/``until``, from the OpenAPI description (a new one is covered too),
+    with its required query parameters filled in."""
     spec = client.get("/api/openapi.json").json()
     urls = []
     for path, ops in spec["paths"].items():
-        names = {p["name"] for p in ops["get"].get("parameters", [])}
+        params = ops["get"].get("parameters", [])
+        names = {p["name"] for p in params}
         if {"since", "until"} <= names:
+            required = [p["name"] for p in params if p.get("required") and p["in"] == "query"]
+            query = "&".join(f"{k}={REQUIRED_VALUES[k]}" for k in required) or ONE_OF_VALUES.get(path, "")
             names = ("malware-files", "malware-timeline") if "/malware/" in path else ("overview", "timeline")
-            urls += [path.replace("{name}", n) for n in names] if "{name}" in path else [path]
+            paths = [path.replace("{name}", n) for n in names] if "{name}" in path else [path]
+            urls += [f"{p}?{query}" if query else p for p in paths]
     return urls
+
+
+def get(client: TestClient, url: str, params: dict[str, str]) -> Any:
+    """GET ``url`` (which may carry required parameters) with ``params`` added: httpx replaces a URL's query."""
+    path, _, query = url.partition("?")
+    fixed = dict(kv.split("=", 1) for kv in query.split("&")) if query else {}
+    return client.get(path, params={**fixed, **params})
 
 
 BAD_RANGES = [
@@ -106,7 +125,7 @@ def test_every_time_range_endpoint_refuses_absurd_ranges(client: TestClient) -> 
             "/api/network/vpc", "/api/network/route53", "/api/live/recent", "/api/live"} <= set(urls)  # fmt: skip
     for url in urls:
         for params, status, name in BAD_RANGES:
-            r = client.get(url, params=params)
+            r = get(client, url, params)
             assert r.status_code == status, (url, params, r.status_code, r.text)
             detail = r.json()["detail"]
             assert name in json.dumps(detail), (url, params, detail)
@@ -123,7 +142,7 @@ def test_the_window_edges_are_accepted(client: TestClient) -> None:
             continue  # a stream: its refusals are tested above, its answers by the live-feed tests
         for params in ({"since": "1990-01-01T00:00:00Z"}, {"until": window["until"]},
                        {"since": "1990-01-01T00:00:00Z", "until": window["until"]}):  # fmt: skip
-            r = client.get(url, params=params)
+            r = get(client, url, params)
             assert r.status_code == 200, (url, params, r.text)
     r = client.get("/api/panels/overview", params={"since": "1990-01-01T00:00:00Z", "until": window["until"]})
     assert r.json()["rows"][0][1] == TOTAL_EVENTS
@@ -162,7 +181,7 @@ def test_every_view_answers_on_a_lake_with_absurd_dates(old_lake: Path) -> None:
             if url == "/api/live":
                 continue
             for params in presets:
-                r = c.get(url, params=params)
+                r = get(c, url, params)
                 assert r.status_code == 200, (url, params, r.text)
         for bucket in ("auto", "hour", "day"):
             assert c.get("/api/panels/timeline", params={"bucket": bucket}).status_code == 200
