@@ -149,6 +149,10 @@ def test_reingest_adds_nothing(lake: Path) -> None:
     assert again.to_dict()["by_format"] == {"cowrie_ttylog": {"ingested": 0, "duplicates": 3, "dead_letter": 0}}
     assert {p: p.stat().st_mtime_ns for p in tty.rglob("*") if p.is_file()} == before
     assert not [p for p in tty.rglob("*") if p.name.startswith(".")]  # no temporary file left behind
+    # the CLI's summary names the logs (they are not events, so "ingested 0 events" alone would read as nothing)
+    p = hf("ingest", "--lake", str(lake), str(TTY), cwd=lake.parent)
+    assert p.returncode == 0, p.stderr
+    assert "0 Cowrie TTY log(s) (3 already in)" in p.stdout + p.stderr
 
 
 @needs_samples

@@ -20,6 +20,7 @@ import pytest
 from lakeutil import query
 
 import honeyfarm.formats
+from honeyfarm.analysis.panels import Filters, top_credentials
 from honeyfarm.collect.files import first_lines, read_head
 from honeyfarm.config import Config, GeoIPConfig
 from honeyfarm.formats import detect_format
@@ -27,6 +28,7 @@ from honeyfarm.formats.cowrie import CowrieFormat
 from honeyfarm.formats.dionaea import DionaeaJsonFormat
 from honeyfarm.formats.honeyfarm import HoneyfarmFormat
 from honeyfarm.formats.suricata import EVENT_TYPES, SuricataFormat
+from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -460,6 +462,14 @@ def test_dionaea_credentials_ftp_commands_and_drift(tmp_path: Path) -> None:
     assert json.loads(e["extra"])["connection"]["type"] == "weird"
     e = _one(lake, "src_port = 5")
     assert (e["ts"], e["dst_ip"], e["dst_port"]) == (dt.datetime(2024, 5, 17, 7, 5, 23, 517000), "10.0.0.9", 80)
+    # Dionaea's logins count in the credential panels (one attempt per connection's first pair; issue 15), through
+    # the rollups and through the raw events alike.
+    want = [("anonymous", "a@b", 1, 0), ("root", "x", 1, 0)]
+    con = Lake(lake).connect(1)
+    for rollups in ("true", "false"):
+        con.execute(f"SET VARIABLE honeyfarm_rollups = {rollups}")
+        got = sorted(tuple(r.values()) for r in top_credentials(con, Filters()).to_pylist())
+        assert got == want, rollups
 
 
 def test_dionaea_bad_records_are_dead_letters(tmp_path: Path) -> None:

@@ -91,9 +91,11 @@ def ingest(
             raise fail(f"honeyfarm ingest: {exc}", 1) from None
 
     def summary(result: IngestResult) -> str:
+        tty = result.by_format.get("cowrie_ttylog")  # TTY logs are not events: counted apart
+        logs = f", {tty.ingested:,} Cowrie TTY log(s) ({tty.duplicates:,} already in)" if tty else ""
         return (
             f"ingested {result.ingested:,} events, {result.duplicates:,} duplicates skipped, "
-            f"{result.dead_letter:,} to dead-letter, from {result.files} file(s) into {root}"
+            f"{result.dead_letter:,} to dead-letter{logs}, from {result.files} file(s) into {root}"
         )
 
     if follow:
