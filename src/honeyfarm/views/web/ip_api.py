@@ -21,6 +21,8 @@ import duckdb
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from honeyfarm.analysis.panels import NO_SENSOR, Filters, is_internal, source
+from honeyfarm.analysis.suricata import ALERT
+from honeyfarm.lake.rollup import LOGIN, SUCCESS
 from honeyfarm.views.web import queries
 from honeyfarm.views.web.api import FiltersDep, StateDep, _key
 
@@ -98,9 +100,8 @@ def ip_report(con: duckdb.DuckDBPyConnection, f: Filters, ip: str) -> dict[str, 
     )
     out["credentials"] = _table(
         con,
-        f"""SELECT username, password, count(*) AS attempts,
-        count_if(eventid LIKE '%.login.success') AS successes FROM events {where}
-        AND (eventid LIKE '%.login.success' OR eventid LIKE '%.login.failed') AND username IS NOT NULL
+        f"""SELECT username, password, count(*) AS attempts, count_if({SUCCESS}) AS successes FROM events {where}
+        AND {LOGIN} AND username IS NOT NULL
         GROUP BY 1, 2 ORDER BY attempts DESC, 1, 2 LIMIT {n}""",
         [*wp, ip],
     )
@@ -122,7 +123,7 @@ def ip_report(con: duckdb.DuckDBPyConnection, f: Filters, ip: str) -> dict[str, 
         con,
         f"""SELECT extra->>'$.alert.signature' AS signature, extra->>'$.alert.category' AS category,
         TRY_CAST(extra->>'$.alert.severity' AS INTEGER) AS severity, count(*) AS alerts, min(ts) AS first_seen,
-        max(ts) AS last_seen FROM events {where} AND eventid = 'suricata.alert'
+        max(ts) AS last_seen FROM events {where} AND {ALERT}
         GROUP BY 1, 2, 3 ORDER BY alerts DESC, 1 LIMIT {n}""",
         [*wp, ip],
     )
