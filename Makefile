@@ -12,7 +12,7 @@ UV     := $(UV_DIR)/bin/uv
 # The dashboard's front-end assets (JS, CSS, fonts, world map) from the npm registry.
 WEB_STAMP := src/honeyfarm/views/web/static/vendor/.built
 
-.PHONY: install lock web demo demo-deps test bench bench-sensor bench-traps bench-stall bench-scan bench-services bench-dashboard screenshots lint system-deps clean
+.PHONY: install lock web demo demo-deps test bench bench-sensor bench-traps bench-stall bench-scan bench-services bench-dashboard bench-100m screenshots lint system-deps clean
 
 install: $(STAMP) $(ASN_DIR)/asn-ipv4-num.csv $(WEB_STAMP)
 
@@ -85,6 +85,11 @@ bench-dashboard: install
 
 # Re-take the screenshots in docs/screenshots/: every view over a lake of the real sample logs of every format
 # (../shared/samples), served by `honeyfarm serve` and shot by headless Chromium.
+# 100M events over a year: builds the lake once (cached under bench/out/), then ingest rate, peak RSS,
+# bytes per event and every panel's and view call's latency (see bench/lake100m.py).
+bench-100m: install
+	$(BIN)/python bench/lake100m.py
+
 screenshots: install system-deps
 	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 

@@ -977,7 +977,7 @@ def test_live_feed_pushes_new_events_once(world: World, tmp_path: Path) -> None:
         # Compaction rewrites today's two files into a new one: its events are not news.
         p = hf("compact", "--lake", str(lake), cwd=tmp_path)
         assert p.returncode == 0, p.stderr
-        assert len(list((lake / "events" / f"date={NOW.date()}").glob("*.parquet"))) == 1
+        assert len(Lake(lake).partition_files("events", str(NOW.date()))) == 1
         end = time.monotonic() + 1.5
         while (item := sse.next(end)) is not None:
             if item[0] == "events":

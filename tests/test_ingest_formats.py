@@ -57,7 +57,7 @@ def count(lake: Path, table: str = "events") -> int:
 
 def all_events(lake: Path) -> list[tuple[Any, ...]]:
     cols = ", ".join(f'"{c}"' for c in EVENT_COLUMN_NAMES)
-    return query(lake, f"SELECT {cols} FROM events ORDER BY event_id")
+    return query(lake, f"SELECT {cols} FROM events ORDER BY ALL")
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -346,7 +346,7 @@ def test_force_unknown_format_raises(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- honeyfarm JSON lines
 
 
-def test_honeyfarm_format_maps_columns_extra_and_keeps_event_id(tmp_path: Path) -> None:
+def test_honeyfarm_format_maps_columns_and_extra(tmp_path: Path) -> None:
     recs = [
         hf(
             "cowrie.login.failed",
@@ -382,9 +382,10 @@ def test_honeyfarm_format_maps_columns_extra_and_keeps_event_id(tmp_path: Path) 
         "transport, protocol, username, password, command, duration, hassh, extra FROM events ORDER BY eventid DESC",
     )
     first, second = rows
-    assert first[:17] == (
+    # A given event_id (an export's) is not stored: the id is the stored event's natural key.
+    assert isinstance(first[1], int) and first[1] != 1234567890123
+    assert first[:1] + first[2:17] == (
         dt.datetime(2024, 5, 6, 7, 8, 9, 123456),
-        1234567890123,
         "cowrie.login.failed",
         "honeyfarm",
         "sensor-1",
@@ -410,16 +411,24 @@ def test_honeyfarm_format_maps_columns_extra_and_keeps_event_id(tmp_path: Path) 
     assert second[17] is None  # no extra at all
 
 
-def test_honeyfarm_given_event_id_dedups_across_different_lines(tmp_path: Path) -> None:
+def test_honeyfarm_given_event_id_does_not_make_events_the_same(tmp_path: Path) -> None:
+    """Events are identified by what they hold (the natural key), not by an id a record claims."""
     a = tmp_path / "a.jsonl"
     a.write_bytes(jsonl([hf("cowrie.session.connect", "2024-05-06T00:00:00Z", event_id=42, sensor="x")]))
     b = tmp_path / "b.jsonl"
-    b.write_bytes(jsonl([hf("cowrie.session.connect", "2024-05-06T00:00:01Z", event_id=42, sensor="y")]))
+    b.write_bytes(
+        jsonl(
+            [
+                hf("cowrie.session.connect", "2024-05-06T00:00:01Z", event_id=42, sensor="y"),
+                hf("cowrie.session.connect", "2024-05-06T00:00:00Z", event_id=7, sensor="x"),
+            ]
+        )
+    )
     lake = tmp_path / "lake"
     assert ingest([str(a)], NO_GEO, lake).ingested == 1
     r = ingest([str(b)], NO_GEO, lake)
-    assert (r.ingested, r.duplicates) == (0, 1)
-    assert query(lake, "SELECT event_id, sensor FROM events") == [(42, "x")]
+    assert (r.ingested, r.duplicates) == (1, 1)  # the second record of b is a's, whatever id it claims
+    assert sorted(s for (s,) in query(lake, "SELECT sensor FROM events")) == ["x", "y"]
 
 
 def test_honeyfarm_roundtrip_of_lake_rows(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from honeyfarm.demo.synthetic import write_cowrie_log
+from honeyfarm.lake import snapshot
 from honeyfarm.lake.store import Lake
 
 EVENTS = 200_000
@@ -90,10 +91,6 @@ def _counts(lake: Path) -> tuple[int, int]:
     return int(n), int(distinct)
 
 
-def _journals(lake: Path) -> list[Path]:
-    return sorted((lake / "_state" / "compaction").glob("*.json"))
-
-
 def _assert_complete(log: Path, lake: Path) -> None:
     con = Lake(lake).connect()
     try:
@@ -106,20 +103,26 @@ def _assert_complete(log: Path, lake: Path) -> None:
     staging = lake / "_staging"
     left = [p for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
     assert left == [], f"files left under _staging: {left[:5]}"
-    assert _journals(lake) == []
+    _assert_snapshot_files_exist(lake)
     body = json.loads((lake / "_state" / "checkpoints.json").read_text(encoding="utf-8"))
     [cp] = body["files"]
     assert cp["offset"] == log.stat().st_size
     assert cp["lines"] == EVENTS
 
 
+def _assert_snapshot_files_exist(lake: Path) -> None:
+    snap = snapshot.current(lake)
+    if snap is not None:
+        missing = [p for p in snap.live() if not (lake / p).exists()]
+        assert missing == [], missing[:3]
+
+
 def _check_after_kill(lake: Path) -> int:
-    """Invariant of a killed lake before recovery; returns the events visible."""
+    """Invariant of a killed lake before recovery: no event twice, even mid-compaction; returns the events
+    visible."""
     n, distinct = _counts(lake)
-    assert distinct <= EVENTS
-    if not _journals(lake):
-        # Only an unfinished compaction may show an event twice, until the next writer runs.
-        assert n == distinct
+    assert n == distinct <= EVENTS
+    _assert_snapshot_files_exist(lake)
     return distinct
 
 
@@ -157,9 +160,7 @@ def test_sigkill_mid_ingest_then_rerun_gives_exact_counts(
     out = _run_to_completion(big_log, lake, toml)
     assert out["errors"] == []
     assert out["dead_letter"] == 0
-    if not _journals(lake):
-        # The re-run adds exactly what was missing.
-        assert out["ingested"] == EVENTS - visible
+    assert out["ingested"] == EVENTS - visible  # the re-run adds exactly what was missing
     _assert_complete(big_log, lake)
 
     again = _run_to_completion(big_log, lake, toml)
@@ -170,17 +171,18 @@ def _kill_when(proc: subprocess.Popen[bytes], lake: Path, kind: str, timeout: fl
     """Poll the lake and SIGKILL as soon as a compaction is seen in flight; whether it was caught."""
     deadline = time.monotonic() + timeout
     staging = lake / "_staging"
-    journal_dir = lake / "_state" / "compaction"
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             try:
                 if kind == "compaction-copy":
-                    # A compaction writes its one output file at the top of a staging dir
-                    # (batches write under <staging>/events/date=.../).
-                    hit = any(staging.glob("*/part-*.parquet"))
+                    # A compaction writes its output under <staging>/<id>/compacted/date=.../.
+                    hit = any(staging.glob("*/compacted/date=*/part-*.parquet"))
                 else:
-                    hit = any(journal_dir.glob("*.json"))
-            except OSError:  # a directory vanished while we looked: the writer moved on
+                    # Just after a compaction's commit (its output and rollups named, its inputs removed); here
+                    # every batch compacts the partitions it writes, in its own commit.
+                    snap = snapshot.current(lake)
+                    hit = snap is not None and snap.operation in ("compact", "ingest+compact")
+            except (OSError, ValueError):  # a directory vanished while we looked: the writer moved on
                 hit = False
             if hit:
                 return True
@@ -190,12 +192,12 @@ def _kill_when(proc: subprocess.Popen[bytes], lake: Path, kind: str, timeout: fl
         _kill(proc)
 
 
-@pytest.mark.parametrize("kind", ["compaction-copy", "compaction-journal"])
+@pytest.mark.parametrize("kind", ["compaction-copy", "compaction-commit"])
 def test_sigkill_during_compaction_then_rerun_gives_exact_counts(big_log: Path, tmp_path: Path, kind: str) -> None:
     lake = tmp_path / "L"
     toml = _toml(tmp_path, compact_min_files=2)  # every batch compacts the partitions it touched
     proc = _start(big_log, lake, toml)
-    _kill_when(proc, lake, kind)
+    assert _kill_when(proc, lake, kind), f"no {kind} seen before the ingest ended"
     _check_after_kill(lake)
     out = _run_to_completion(big_log, lake, toml)
     assert out["errors"] == []

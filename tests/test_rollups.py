@@ -12,12 +12,18 @@ from typing import Any
 import duckdb
 import pytest
 
-from honeyfarm.analysis.panels import PANELS, Filters
+from honeyfarm.analysis.overview import OVERVIEW_PANELS
+from honeyfarm.analysis.panels import CLIENT_PANELS, PANELS, Filters
+from honeyfarm.analysis.services import SERVICE_PANELS
+from honeyfarm.analysis.suricata import SURICATA_PANELS
+from honeyfarm.analysis.traps import TRAP_PANELS
 from honeyfarm.config import Config, GeoIPConfig, LakeConfig
 from honeyfarm.demo.synthetic import write_demo_logs
 from honeyfarm.lake import rollup
 from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
+from honeyfarm.views.web import queries
+from honeyfarm.views.web.catalog import SensorFacts
 
 CFG = Config(geoip=GeoIPConfig(enabled=True), lake=LakeConfig(compact_min_files=3))
 T0 = dt.datetime(2026, 11, 2)
@@ -61,6 +67,17 @@ def _all(con: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
         kw: dict[str, Any] = {"limit": 1000}
         out[name] = p.func(con, f, **kw).to_pylist()
     out["timeline-day-country"] = PANELS["timeline"].func(con, f, limit=3, bucket="day", by_country=True).to_pylist()
+    if f not in EVERY_PANEL_FILTERS:
+        return out
+    # Every other report panel (each registry reads its own rollup: clients, traps, services, suricata, eventids)
+    # and the dashboard's own queries over rollups (sensors view with its region/exposure distinct counts, map).
+    for reg in (CLIENT_PANELS, OVERVIEW_PANELS, TRAP_PANELS, SERVICE_PANELS, SURICATA_PANELS):
+        for name, p in reg.items():
+            out[name] = p.func(con, f, limit=1000).to_pylist()
+    facts = {"synthetic-eu-west-1": SensorFacts("synthetic-eu-west-1", region="eu", exposure="ip"),
+             "inner": SensorFacts("inner", region="eu", exposure="domain")}  # fmt: skip
+    out["sensors-view"] = queries.sensors(con, f, facts)
+    out["map"] = queries.world_map(con, f, facts)
     return out
 
 
@@ -88,14 +105,21 @@ FILTERS = [
 ]
 
 
+#: The filters every panel registry and view query is checked with (the core panels get all of FILTERS): no filter,
+#: sensor+country, an unaligned range, exclude internal on an unaligned range, an eventid prefix.
+EVERY_PANEL_FILTERS = [FILTERS[i] for i in (0, 2, 5, 11, 13)]
+
+
 def test_lake_has_one_rollup_file_per_event_file(lake: Path) -> None:
     lk = Lake(lake)
     files = lk.all_files("events")
     assert files
     assert lk.rollups_usable()
+    tables = lk.tables()  # the current snapshot's files (replaced ones may wait on disk for their retention)
     for r in rollup.ROLLUPS:
-        got = sorted(p.name for p in rollup.rollup_dir(lake, r).glob("date=*/*.parquet"))
+        got = sorted(p.rsplit("/", 1)[-1] for p in tables[rollup.key(r)])
         assert got == sorted(f.name for f in files), r
+        assert all(p.startswith(f"{rollup.rollup_dir(lake, r).name}/", len("_rollup/")) for p in tables[rollup.key(r)])
 
 
 @pytest.mark.parametrize(
@@ -138,21 +162,25 @@ def test_unaligned_time_range_is_answered_from_raw_events(lake: Path) -> None:
     assert total["events"] == n > 0
 
 
-def test_missing_rollup_falls_back_to_raw_then_writer_repairs_it(tmp_path: Path) -> None:
+def test_rollup_file_deleted_by_hand_is_rebuilt_by_the_next_writer(tmp_path: Path) -> None:
+    """A writer commits an event file and its rollups in one snapshot version, so a killed writer never leaves
+    one without the other; a rollup file lost some other way (deleted by hand) is rebuilt by the next writer."""
     logs = write_demo_logs(tmp_path / "logs", events=3000, days=2)
     root = tmp_path / "lake"
     ingest([str(logs[0])], CFG, root)
     lk = Lake(root)
-    victim = next(rollup.rollup_dir(root, "credentials").glob("date=*/*.parquet"))
+    victim = root / next(p for p in lk.tables()[rollup.key("credentials")])
     expected = PANELS["top-credentials"].func(lk.connect(), Filters(), limit=50).to_pylist()
-    victim.unlink()  # as if the writer had been killed between the event file and its rollups
-    assert not lk.rollups_usable()
-    con = lk.connect()
-    assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(False,)]
-    assert PANELS["top-credentials"].func(con, Filters(), limit=50).to_pylist() == expected
+    victim.unlink()
     ingest([str(logs[1])], CFG, root)  # the next writer rebuilds what is missing
     assert victim.exists()
     assert lk.rollups_usable()
+    con = lk.connect()
+    assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(True,)]
+    got = PANELS["top-credentials"].func(con, Filters(), limit=50).to_pylist()
+    con.execute("SET VARIABLE honeyfarm_rollups = false")
+    assert got == PANELS["top-credentials"].func(con, Filters(), limit=50).to_pylist()
+    assert expected
 
 
 def test_changed_rollup_definition_is_never_read_and_is_rebuilt(tmp_path: Path, monkeypatch: Any) -> None:
@@ -172,7 +200,8 @@ def test_changed_rollup_definition_is_never_read_and_is_rebuilt(tmp_path: Path, 
     assert con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall() == [(False,)]
     assert PANELS["top-commands"].func(con, Filters(), limit=20).to_pylist() == expected
     ingest([str(logs[1])], CFG, root)  # the next writer builds the new definition for every date
-    assert lk.rollups_usable() and not old.exists()
+    assert lk.rollups_usable()
+    assert not any(k.startswith(f"_rollup/{old.name}") for k in lk.tables())  # the old one left the snapshot
     assert any(rollup.rollup_dir(root, "commands").glob("date=*/*.parquet"))
 
 

@@ -45,7 +45,7 @@ from lakeutil import cli_env
 from honeyfarm.config import Config
 from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
-from honeyfarm.sql import sql_path
+from honeyfarm.sql import sql_path, sql_paths
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers httpx2 for its TestClient and warns (once, at import) when it finds httpx.
@@ -210,23 +210,24 @@ ABSURD = ["9999-12-31 23:59:59", "2262-04-11 23:47:16", "0001-01-01 00:00:00"]
 
 
 def add_event(lake: Path, ts: str, n: int) -> None:
-    """Copy one stored event (of :func:`build_lake`'s session c0ffee01) to ``ts`` (a new id, sensor
-    ``cow-old``), as a committed file with its rollups: what ingest without the time window wrote."""
-    con = Lake(lake).connect()
-    try:
-        src = sql_path(lake / "events") + " || '/*/*.parquet'"
-        target = lake / "events" / f"date={ts[:10]}" / f"part-{uuid.uuid4()}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"""COPY (SELECT * REPLACE (TIMESTAMP '{ts}' AS ts, {n}::BIGINT AS event_id, 'cow-old' AS sensor)
-            FROM read_parquet({src}, hive_partitioning=false) WHERE session = 'c0ffee01' LIMIT 1)
-            TO {sql_path(target)} (FORMAT parquet)"""
-        )
-        store = Lake(lake)
-        with store.writer():
-            store.sync_rollups(con)
-    finally:
-        con.close()
+    """Copy one stored event (of :func:`build_lake`'s session c0ffee01) to ``ts`` (so a new event_id: the id
+    is the stored row's natural key; ``n`` is unused since), sensor ``cow-old``, as a committed file with its
+    rollups: what ingest without the time window wrote."""
+    store = Lake(lake)
+    with store.writer():
+        con = store.connect()
+        try:
+            staged = store.new_staging() / "events"
+            target = staged / f"date={ts[:10]}" / f"part-{uuid.uuid4()}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(
+                f"""COPY (SELECT * REPLACE (TIMESTAMP '{ts}' AS ts, 'cow-old' AS sensor)
+                FROM read_parquet({sql_paths(store.all_files("events"))}, hive_partitioning=false)
+                WHERE session = 'c0ffee01' LIMIT 1) TO {sql_path(target)} (FORMAT parquet)"""
+            )
+            store.commit_ingest(con, staged, staged.parent / "dead_letter")  # the file and its rollups
+        finally:
+            con.close()
 
 
 #: TTY output with colour, a window title, a bell, NUL, backspace, an 8-bit CSI and CRLF line ends.

@@ -24,6 +24,7 @@ from honeyfarm.collect.files import (
     StagedSource,
 )
 from honeyfarm.formats import Format
+from honeyfarm.schema import DAY_KEY_SQL, KEY_COLUMNS, ROW_KEY_SQL
 from honeyfarm.sql import sql_path, sql_paths
 
 
@@ -267,6 +268,50 @@ def _dead_id(d: _Dead) -> int:
     h.update(d.line.to_bytes(8, "little"))
     h.update(d.raw)
     return int.from_bytes(h.digest(), "little") >> 1
+
+
+def find_duplicates(con: duckdb.DuckDBPyConnection, existing: list[Path], timeless: bool) -> None:
+    """``CREATE TABLE dropped (_row)``: the rows of ``mapped`` that are events already in ``existing`` (the
+    event files of the batch's dates) or earlier in the batch.
+
+    Same event = same natural key (:data:`~honeyfarm.schema.ROW_KEY_SQL`). Duplicates share their ``ts``, so
+    only rows whose ``ts`` repeats in the batch or is in the files (read as that one column) are hashed,
+    and only those files' rows at those times. Rows given their delivery time (``timeless``: the ``filled``
+    table names them) are compared by day (:data:`~honeyfarm.schema.DAY_KEY_SQL`): delivered twice, the same
+    record has two ``ts``.
+    """
+    read = f"read_parquet({sql_paths(existing)}, hive_partitioning=false, union_by_name=true)" if existing else ""
+    keys = ", ".join(f'"{c}"' for c in KEY_COLUMNS)
+    suspects = ["SELECT ts FROM mapped WHERE _reason IS NULL GROUP BY ts HAVING count(*) > 1"]
+    if existing:
+        suspects.append(f"SELECT DISTINCT e.ts FROM {read} e SEMI JOIN mapped m ON m.ts = e.ts AND m._reason IS NULL")
+    con.execute("CREATE OR REPLACE TEMP TABLE suspect_ts AS " + " UNION ".join(suspects))
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE suspects AS SELECT _row, {ROW_KEY_SQL} AS _key FROM mapped
+        WHERE _reason IS NULL AND ts IN (SELECT ts FROM suspect_ts)"""
+    )
+    drop = ["SELECT _row FROM suspects QUALIFY row_number() OVER (PARTITION BY _key ORDER BY _row) > 1"]
+    if existing:
+        drop.append(
+            f"""SELECT _row FROM suspects WHERE _key IN (SELECT {ROW_KEY_SQL} FROM (SELECT {keys} FROM {read})
+            WHERE ts IN (SELECT ts FROM suspect_ts))"""
+        )
+    if timeless:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE suspects_day AS SELECT _row, {DAY_KEY_SQL} AS _key FROM mapped
+            WHERE _reason IS NULL AND _row IN (SELECT _row FROM filled)"""
+        )
+        drop.append("SELECT _row FROM suspects_day QUALIFY row_number() OVER (PARTITION BY _key ORDER BY _row) > 1")
+        if existing:
+            drop.append(
+                f"""SELECT _row FROM suspects_day WHERE _key IN (SELECT {DAY_KEY_SQL} FROM (SELECT {keys} FROM
+                {read}) WHERE extra LIKE '%"time_source"%')"""
+            )
+    try:
+        con.execute("CREATE OR REPLACE TABLE dropped AS " + " UNION ".join(drop))
+    finally:
+        for name in ("suspects", "suspect_ts", "suspects_day"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def stage_dead(

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The commands that read the lake or the registries: query, report, compact, formats, eventids, geoip.
+"""The commands that read the lake or the registries: query, report, compact, lake files, formats, eventids, geoip.
 
 Reading commands never create a lake: a lake directory that does not exist is
 an error naming the path and where it came from (``--lake``,
@@ -188,7 +188,7 @@ def compact(
     lake: LakeOpt = None,
     min_files: Annotated[int, typer.Option(metavar="N", help="Compact partitions with at least this many files.")] = 2,
 ) -> None:
-    """Merge each date partition's small files into one (crash-safe)."""
+    """Merge each date partition's small files into one (crash-safe); delete files past their retention."""
     from honeyfarm.lake.store import TABLES, Lake
 
     cfg = load(config)
@@ -200,7 +200,57 @@ def compact(
             for d in lk.partitions(table):
                 n += lk.compact(con, table, d, min_files)
         lk.sync_rollups(con)
-    stdout().print(f"compacted {n} partition(s)", markup=False)
+        gone = lk.vacuum()
+    stdout().print(f"compacted {n} partition(s); deleted {gone} file(s) past retention", markup=False)
+
+
+lake_app = typer.Typer(help="The lake's snapshots: which files a consistent read uses.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("files")
+def lake_files(
+    table: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(metavar="TABLE", help="Only this table: events, dead_letter, files, scans or a rollup name."),
+    ] = None,
+    absolute: Annotated[bool, typer.Option("--absolute", help="Absolute paths instead of paths in the lake.")] = False,
+    config: ConfigOpt = None,
+    lake: LakeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The files of the lake's current snapshot, one per line (or JSON: version and files per table).
+
+    Give this list to another engine (Spark, Trino, DuckDB) for a consistent read: a directory glob may also
+    see files a compaction replaced, which stay until their retention ends.
+    """
+    from honeyfarm.lake import rollup
+    from honeyfarm.lake.store import Lake
+
+    cfg = load(config)
+    root = lake_to_read(cfg, lake, config)
+    lk = Lake(root, cfg.lake)
+    snap = lk.snapshot()
+    tables = dict(lk.tables())
+    if table is not None:
+        key = rollup.key(table) if table in rollup.ROLLUPS else table
+        if key not in tables and table not in ("events", "dead_letter", "files", "scans", *rollup.ROLLUPS):
+            raise fail(f"error: unknown table {table!r}", 2)
+        tables = {key: tables.get(key, ())}
+
+    def show(rel: str) -> str:
+        return str((root / rel).resolve()) if absolute else rel
+
+    if as_json:
+        body = {
+            "version": None if snap is None else snap.version,
+            "tables": {k: [show(p) for p in v] for k, v in sorted(tables.items())},
+        }
+        sys.stdout.write(json.dumps(body, indent=1) + "\n")
+        return
+    for paths in tables.values():
+        for p in paths:
+            sys.stdout.write(show(p) + "\n")
 
 
 @app.command()

@@ -51,6 +51,12 @@ class LakeConfig(_Strict):
     row_group_size: Annotated[int, Field(ge=1024)] = Field(
         122_880, description="Rows per Parquet row group (row groups are written in parallel)."
     )
+    # Snapshots (H1, issue 16): how long a file replaced by compaction stays for readers of older snapshots.
+    retention_seconds: Annotated[int, Field(ge=0)] = Field(
+        3600,
+        description="Seconds a file that left the lake (compacted away) is kept for readers still using an "
+        "older snapshot, before a writer deletes it.",
+    )
 
 
 class IngestConfig(_Strict):

@@ -10,7 +10,7 @@ is one commit:
    it was rejected (:mod:`honeyfarm.formats`);
 3. distinct source addresses are looked up once (:mod:`honeyfarm.enrich.geoip`);
 4. events already in the lake, or repeated in the batch, are dropped by
-   ``event_id`` within their date partition;
+   their natural key (:data:`honeyfarm.schema.ROW_KEY_SQL`) within their date partition;
 5. new events and dead letters are written as Parquet under ``_staging``,
    fsynced and renamed into their partitions;
 6. only then do the files' checkpoints move.
@@ -44,6 +44,7 @@ from honeyfarm.batch import (
     _Dead,
     _StateFile,
     _strip,
+    find_duplicates,
     stage_dead,
 )
 from honeyfarm.collect.attribution import (
@@ -69,9 +70,9 @@ from honeyfarm.config import Config
 from honeyfarm.enrich.geoip import GeoIP
 from honeyfarm.formats import detect_format, get_format
 from honeyfarm.lake.nospace import NoSpaceError, is_no_space
-from honeyfarm.lake.store import Lake
+from honeyfarm.lake.store import ORDER, Lake
 from honeyfarm.schema import EVENT_COLUMN_NAMES, GEO_COLUMNS
-from honeyfarm.sql import sql_path, sql_paths
+from honeyfarm.sql import sql_path
 
 log = logging.getLogger(__name__)
 
@@ -289,9 +290,9 @@ class Ingestor:
                 self._enrich()
                 self._dedup_and_stage(staged / "events")
             self._stage_dead(batch, staged / "dead_letter")
-            self.lake.commit_staged(staged / "events", "events")
+            # One snapshot version: event files, their rollups (built here, from the staged files) and dead letters.
+            self.lake.commit_ingest(con, staged / "events", staged / "dead_letter")
             self.data_committed = True
-            self.lake.commit_staged(staged / "dead_letter", "dead_letter")
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)  # frees a full disk; the batch is read again next run
             raise
@@ -313,9 +314,7 @@ class Ingestor:
         if any(seg.staged is None for seg in batch.segments):
             self.checkpoints.save()
         self._complete(batch)
-        touched = sorted(self._touched)
         self._compact_touched()
-        self.lake.sync_rollups(self.con, touched)
         shutil.rmtree(staged, ignore_errors=True)
 
     def _complete(self, batch: _Batch) -> None:
@@ -371,27 +370,18 @@ class Ingestor:
     def _dedup_and_stage(self, out: Path) -> None:
         """Drop events already in the lake or repeated in the batch; stage the rest, one file per date.
 
-        Duplicates are rare, so they are found first as a (small) set of row
-        ids; the write is then a plain filtered scan, and writing one file per
-        date directly is about twice as fast as DuckDB's PARTITION_BY writer.
+        An event is identified by its natural key (:data:`honeyfarm.schema.ROW_KEY_SQL`, every stored column
+        but the GeoIP ones). Duplicates are rare and share their ``ts``, so only records whose ``ts`` repeats
+        in the batch or is already in the same date's files (read as that one column) are hashed and
+        compared; the write is then a plain filtered scan of the rest, one file per date.
         """
         con = self.con
         dates = [r[0] for r in con.execute(
             "SELECT DISTINCT ts::DATE FROM mapped WHERE _reason IS NULL ORDER BY 1"
         ).fetchall()]  # fmt: skip
-        existing_files = [f for d in dates for f in self.lake.partition_files("events", str(d))]
-        repeated = """
-          SELECT _row FROM mapped WHERE _reason IS NULL AND event_id IN (
-            SELECT event_id FROM mapped WHERE _reason IS NULL GROUP BY event_id HAVING count(*) > 1)
-          QUALIFY row_number() OVER (PARTITION BY event_id, ts::DATE ORDER BY _row) > 1"""
-        drop = [repeated]
-        if existing_files:
-            drop.append(
-                f"""SELECT m._row FROM mapped m SEMI JOIN (SELECT event_id, date FROM read_parquet(
-                {sql_paths(existing_files)}, hive_partitioning=true, hive_types={{'date': 'DATE'}})) e
-                ON e.event_id = m.event_id AND e.date = m.ts::DATE WHERE m._reason IS NULL"""
-            )
-        con.execute("CREATE OR REPLACE TABLE dropped AS " + " UNION ".join(drop))
+        existing = [f for d in dates for f in self.lake.partition_files("events", str(d))]
+        filled = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'filled'").fetchall()[0][0]
+        find_duplicates(con, existing, timeless=bool(filled))  # `filled`: rows given their delivery time
         read = dict(con.execute("SELECT _fmt, count(*) FROM mapped WHERE _reason IS NULL GROUP BY 1").fetchall())
         dups = dict(con.execute(
             "SELECT _fmt, count(*) FROM mapped WHERE _row IN (SELECT _row FROM dropped) GROUP BY 1"
@@ -415,6 +405,7 @@ class Ingestor:
             dates = [r[0] for r in con.execute(
                 f"SELECT DISTINCT ts::DATE FROM mapped m WHERE _reason IS NULL {not_dropped} ORDER BY 1"
             ).fetchall()]  # fmt: skip
+        order = ", ".join(f"m.{c.strip()}" for c in ORDER["events"].split(","))
 
         def write(d: dt.date) -> None:
             target = out / f"date={d}" / f"part-{uuid.uuid4()}.parquet"
@@ -424,7 +415,7 @@ class Ingestor:
                 cur.execute(
                     f"""COPY (SELECT {", ".join(cols)} FROM mapped m LEFT JOIN geo g ON g.ip = m.src_ip
                     WHERE m._reason IS NULL AND m.ts >= '{d}'::DATE AND m.ts < '{d}'::DATE + INTERVAL 1 DAY
-                    {not_dropped}) TO {sql_path(target)} ({self.lake.parquet_options()})"""
+                    {not_dropped} ORDER BY {order}) TO {sql_path(target)} ({self.lake.parquet_options()})"""
                 )
             finally:
                 cur.close()
@@ -469,7 +460,7 @@ def ingest(
         ing = Ingestor(cfg, lake, force_format)
         ing.follower = FollowedFiles() if follow is not None else None
         try:
-            lake.sync_rollups(ing.con)  # repairs what a killed writer left; cheap when nothing is missing
+            lake.sync_rollups(ing.con)  # a changed rollup definition, a lake from before snapshots; else a no-op
             if follow is None:
                 return ing.run(args, progress, stop)
             total = IngestResult()

@@ -22,9 +22,10 @@ class Column:
 
 #: Columns of the ``events`` table, in storage order. ``date`` is not stored in
 #: the files: it is the Hive partition key (``date=YYYY-MM-DD/``) derived from ``ts``.
+#: ``event_id`` is not stored either: readers get it from :func:`events_view_sql`
+#: (:data:`EVENT_ID_SQL`, a hash of the stored columns), so it costs no bytes.
 EVENT_COLUMNS: tuple[Column, ...] = (
     Column("ts", "TIMESTAMP", "@timestamp", "Event time, UTC, microseconds (plain TIMESTAMP, no zone)."),
-    Column("event_id", "BIGINT", "event.id", "Stable 63-bit id of the input record; the dedup key."),
     Column("eventid", "VARCHAR", "event.action", "Dotted `<source>.<object>[.<action>]` id from the registry."),
     Column("source_format", "VARCHAR", "event.module", "Parser that produced the event (`cowrie`, `honeyfarm`, ...)."),
     Column("sensor", "VARCHAR", "observer.name", "Sensor (honeypot host) name."),
@@ -128,7 +129,51 @@ SCAN_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: The natural key of a stored event: a 64-bit hash of every stored column except the GeoIP ones (a GeoIP
+#: database update must not make a re-read record new). Two records are the same event iff their keys are
+#: equal: ingest drops a record whose key is already in its date's files or earlier in its batch. The same
+#: expression over the files is ``event_id`` (:data:`EVENT_ID_SQL`). ``tests/test_event_id.py`` pins values,
+#: so a DuckDB upgrade that changed ``hash()`` fails the suite instead of making re-ingested events look new.
+KEY_COLUMNS: tuple[str, ...] = tuple(c.name for c in EVENT_COLUMNS if c.name not in GEO_COLUMNS)
+ROW_KEY_SQL = "hash(" + ", ".join(f'"{n}"' for n in KEY_COLUMNS) + ")"
+#: The key of a record that carried no time (``ts`` is its delivery time, ``extra.time_source`` says so): its
+#: day instead of its time, so the same record delivered again on the same day is the same event.
+DAY_KEY_SQL = ROW_KEY_SQL.replace('"ts"', '"ts"::DATE', 1)
+#: ``event_id`` as readers see it: the natural key kept within the signed 64-bit range (Parquet, Spark and
+#: Athena have no unsigned 64-bit type).
+EVENT_ID_SQL = f"({ROW_KEY_SQL} >> 1)::BIGINT"
+
+
 def create_table_sql(name: str, columns: tuple[Column, ...]) -> str:
-    """``CREATE TABLE`` statement with the given columns (used for empty views)."""
+    """``CREATE TABLE`` statement with the given columns (used for empty views).
+
+    The empty ``events`` table also has ``event_id``: readers see it on every lake (see :func:`events_view_sql`).
+    """
+    if columns is EVENT_COLUMNS:
+        columns = (columns[0], Column("event_id", "BIGINT", "event.id", "natural key"), *columns[1:])
     cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in columns)
     return f"CREATE OR REPLACE TEMP TABLE {name} ({cols})"
+
+
+def events_view_sql(source: str, with_date: bool = True) -> str:
+    """The ``events`` view's SELECT over ``source`` (a ``read_parquet(...)`` of the snapshot's event files).
+
+    Columns that the files do not store but readers see (derived at read time) are added here, so every
+    reader (CLI, dashboard, external engines through docs/schema.md) gets the same view, in the order
+    ``ts``, ``event_id``, the other :data:`EVENT_COLUMNS`, ``date`` (the Hive partition key of ``source``;
+    ``with_date=False`` for a source without one):
+
+    * ``event_id`` (:data:`EVENT_ID_SQL`); a stored one (files written before lake v2) is replaced, so every
+      event's id is its natural key;
+    * Cowrie's ``message`` back in ``extra`` where ingest dropped it because it rebuilds byte for byte
+      (:mod:`honeyfarm.formats.cowrie_message`).
+
+    DuckDB computes either only when a query reads it.
+    """
+    from honeyfarm.formats.cowrie_message import message_in_extra_sql  # formats import this module
+
+    rest = "COLUMNS(lambda c: c NOT IN ('ts', 'event_id', 'extra', 'date'))"
+    date = ", date" if with_date else ""
+    return (
+        f"SELECT ts, {EVENT_ID_SQL} AS event_id, {rest}, {message_in_extra_sql('extra')} AS extra{date} FROM {source}"
+    )

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from honeyfarm.analysis.panels import Filters, Panel, source
-from honeyfarm.analysis.services import SERVICE_TRAPS
+from honeyfarm.analysis.rollup_sql import SERVICE_TRAPS
 from honeyfarm.lake.rollup import LOGIN, SUCCESS, TRAP_HONEYPOTS
 
 #: Honeypot types whose logs honeyfarm parses, with the kind the Overview groups them by.

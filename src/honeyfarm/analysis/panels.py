@@ -19,6 +19,11 @@ import pyarrow as pa
 
 from honeyfarm.lake.rollup import INTERNAL, INTERNAL_NETWORKS, ROLLUPS
 
+#: Distinct source addresses, counted by a 64-bit hash of the address: three times faster than counting distinct
+#: strings over a rollup of a million rows, and a collision among even millions of addresses is negligible (as for
+#: :data:`honeyfarm.lake.rollup.SESSION_KEY`). NULL (no address) is not counted: ``hash(NULL)`` is a value.
+UNIQUE_IPS = "count(DISTINCT hash(src_ip)) FILTER (WHERE src_ip IS NOT NULL)"
+
 #: The name shown (and accepted as a sensor filter value) for events whose source names no sensor, so that every
 #: per-sensor table adds up to the event count.
 NO_SENSOR = "(no sensor)"
@@ -152,7 +157,7 @@ def source(con: duckdb.DuckDBPyConnection, name: str, f: Filters) -> tuple[str, 
     needs_events = bool(f.eventids) and all(n != "eventid" for n, _ in r.keys)
     if needs_events or not _rollups_on(con):
         where, p = f.where()
-        return f"({r.select('events', where)})", p
+        return f"({r.select('events_stored', where)})", p
     cols = ", ".join(n for n, _ in r.keys + r.measures)
     if f.hour_aligned():
         where, p = f.where(rollup=True)
@@ -163,14 +168,14 @@ def source(con: duckdb.DuckDBPyConnection, name: str, f: Filters) -> tuple[str, 
     hi = until.replace(minute=0, second=0, microsecond=0) if until is not None else None
     if lo is not None and hi is not None and lo >= hi:  # within one or two partial hours: events only
         where, p = f.where()
-        return f"({r.select('events', where)})", p
+        return f"({r.select('events_stored', where)})", p
     where, p = replace(f, since=lo, until=hi).where(rollup=True)
     parts = [f"SELECT {cols} FROM rollup_{name} {where}"]
     params: list[Any] = list(p)
     for a, b in ((since, lo), (hi, until)):
         if a is not None and b is not None and a < b:
             where, p = replace(f, since=a, until=b).where()
-            parts.append(f"SELECT {cols} FROM ({r.select('events', where)})")
+            parts.append(f"SELECT {cols} FROM ({r.select('events_stored', where)})")
             params += p
     return "(" + " UNION ALL ".join(parts) + ")", params
 
@@ -188,11 +193,11 @@ def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     WITH s AS (SELECT * FROM {src}),
     per AS (SELECT coalesce(sensor, '{NO_SENSOR}') AS sensor, sum(events)::BIGINT AS events,
                    count(DISTINCT session_key) AS sessions,
-                   count(DISTINCT src_ip) AS unique_ips, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+                   {UNIQUE_IPS} AS unique_ips, min(first_seen) AS first_seen, max(last_seen) AS last_seen
             FROM s GROUP BY sensor)
     SELECT '(all)' AS sensor, coalesce(sum(events), 0)::BIGINT AS events,
            coalesce(sum(sessions), 0)::BIGINT AS sessions,
-           (SELECT count(DISTINCT src_ip) FROM s) AS unique_ips, min(first_seen) AS first_seen,
+           (SELECT {UNIQUE_IPS} FROM s) AS unique_ips, min(first_seen) AS first_seen,
            max(last_seen) AS last_seen, 0 AS _o FROM per
     UNION ALL
     (SELECT *, 1 AS _o FROM per ORDER BY events DESC, sensor LIMIT {int(limit)})
@@ -234,7 +239,7 @@ def top_commands(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) ->
     """Command lines entered most, with how many sessions and source IPs sent them."""
     return _top(
         con, f, "commands", "command, sum(count)::BIGINT AS count, count(DISTINCT session_key) AS sessions, "
-        "count(DISTINCT src_ip) AS unique_ips", "command", limit,
+        f"{UNIQUE_IPS} AS unique_ips", "command", limit,
     )  # fmt: skip
 
 
@@ -244,7 +249,7 @@ def _by_source(
     """Events and unique source IPs per value of a source attribute (country, AS), busiest first."""
     src, params = source(con, "sessions", f)
     sql = f"""SELECT {key} AS {label}, any_value({name}) AS {name_label}, sum(events)::BIGINT AS events,
-    count(DISTINCT src_ip) AS unique_ips FROM {src} WHERE {key} IS NOT NULL
+    {UNIQUE_IPS} AS unique_ips FROM {src} WHERE {key} IS NOT NULL
     GROUP BY {key} ORDER BY events DESC, {label} LIMIT {int(limit)}"""
     return _run(con, sql, params)
 
@@ -303,7 +308,7 @@ def timeline(
 def client_versions(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """SSH client banners (the version strings of SSH events) by sessions and unique source IPs."""
     src, params = source(con, "clients", f)
-    sql = f"""SELECT client_version, count(DISTINCT session_key) AS sessions, count(DISTINCT src_ip) AS unique_ips
+    sql = f"""SELECT client_version, count(DISTINCT session_key) AS sessions, {UNIQUE_IPS} AS unique_ips
     FROM {src} WHERE kind = 'ssh' GROUP BY client_version
     ORDER BY sessions DESC, client_version LIMIT {int(limit)}"""
     return _run(con, sql, params)
@@ -313,7 +318,7 @@ def http_user_agents(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10
     """HTTP user agents (web traps, Tanner, Suricata http, Docker/Elasticsearch APIs) by requests and source IPs."""
     src, params = source(con, "clients", f)
     sql = f"""SELECT client_version AS user_agent, sum(events)::BIGINT AS requests,
-    count(DISTINCT src_ip) AS unique_ips, string_agg(DISTINCT honeypot, ',' ORDER BY honeypot) AS honeypots
+    {UNIQUE_IPS} AS unique_ips, string_agg(DISTINCT honeypot, ',' ORDER BY honeypot) AS honeypots
     FROM {src} WHERE kind = 'http' GROUP BY client_version
     ORDER BY requests DESC, user_agent LIMIT {int(limit)}"""
     return _run(con, sql, params)
@@ -328,7 +333,7 @@ def hassh(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Tab
              any_value(client_version) FILTER (WHERE client_version IS NOT NULL) AS client_version,
              any_value(src_ip) AS src_ip
       FROM {src} WHERE hassh IS NOT NULL OR client_version IS NOT NULL GROUP BY session_key)
-    SELECT hassh, count(*) AS sessions, count(DISTINCT src_ip) AS unique_ips,
+    SELECT hassh, count(*) AS sessions, {UNIQUE_IPS} AS unique_ips,
            mode(client_version) AS client_version
     FROM s WHERE hassh IS NOT NULL GROUP BY hassh ORDER BY sessions DESC, hassh LIMIT {int(limit)}"""
     return _run(con, sql, params)
@@ -338,7 +343,7 @@ def downloads(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 20) -> pa
     """Files fetched or uploaded by attackers: URL, SHA-256, first and last seen, sensors."""
     src, params = source(con, "downloads", f)
     sql = f"""SELECT url, sha256, sum(count)::BIGINT AS count, min(first_seen) AS first_seen,
-    max(last_seen) AS last_seen, count(DISTINCT src_ip) AS unique_ips,
+    max(last_seen) AS last_seen, {UNIQUE_IPS} AS unique_ips,
     string_agg(DISTINCT sensor, ',' ORDER BY sensor) AS sensors
     FROM {src} GROUP BY url, sha256 ORDER BY first_seen, url, sha256 LIMIT {int(limit)}"""
     return _run(con, sql, params)

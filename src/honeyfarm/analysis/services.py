@@ -34,98 +34,22 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import Filters, Panel, source
-from honeyfarm.lake.rollup import _DIMS, ROLLUPS, SESSION_KEY, Rollup
-
-#: Honeypots (eventid prefixes) of the service traps, in the order the views show them.
-SERVICE_TRAPS: tuple[str, ...] = ("smb", "ftp", "tftp", "mssql", "mysql", "sip", "catchall")
-
-_TRAPS_SQL = "(" + ", ".join(repr(t) for t in SERVICE_TRAPS) + ")"
-_OWN = f"split_part(eventid, '.', 1) IN {_TRAPS_SQL}"
-# Dionaea's events (its JSON and SQLite logs, MHN's sessions) but its service starts: no peer, no attack.
-_DIONAEA = "(eventid LIKE 'dionaea.%' AND eventid <> 'dionaea.connection.listen')"
-_IN = f"{_OWN} OR {_DIONAEA}"
-_UPLOAD = "eventid LIKE '%.file_upload'"  # <trap>.session.file_upload: SMB, FTP, TFTP, MySQL
-_DOWNLOAD = "eventid LIKE '%.file_download'"  # Dionaea's logsql downloads (url, md5)
-_SQL = (
-    "eventid IN ('mssql.command.input', 'mysql.command.input', 'dionaea.mssql.command.input', "
-    "'dionaea.mysql.command.input')"
+from honeyfarm.analysis.panels import UNIQUE_IPS, Filters, Panel, source
+from honeyfarm.analysis.rollup_sql import (  # noqa: F401  (SERVICE_TRAPS, SERVICE, SOURCE: this module's API too)
+    _DIONAEA_LOGIN,
+    _DOWNLOAD,
+    _SQL,
+    _TRAPS_SQL,
+    _UPLOAD,
+    SERVICE,
+    SERVICE_TRAPS,
+    SOURCE,
 )
-_DIONAEA_LOGIN = "eventid IN ('dionaea.login', 'dionaea.login.success')"
-#: The service an event belongs to: the trap (honeyfarm), else the protocol Dionaea spoke. Dionaea's ``pcap``
-#: module reports connections to closed ports (answered with a RST, no protocol spoken): ``closed port``, as
-#: MHN's ``pcap`` records (which it stores as rejects without a protocol).
-SERVICE = (
-    f"CASE WHEN {_OWN} THEN split_part(eventid, '.', 1) WHEN lower(protocol) = 'pcap' THEN 'closed port' "
-    "WHEN protocol IS NOT NULL AND protocol <> '' THEN lower(protocol) "
-    "WHEN eventid = 'dionaea.connection.reject' THEN 'closed port' ELSE 'unknown' END"
-)
-#: Where an event comes from: ``honeyfarm`` (the sensor's traps), else its source format.
-SOURCE = f"CASE WHEN {_OWN} THEN 'honeyfarm' ELSE coalesce(source_format, split_part(eventid, '.', 1)) END"
+from honeyfarm.lake.rollup import ROLLUPS
 
-
-def _x(key: str) -> str:
-    return f"extra->>'$.{key}'"
-
-
-def _list(key: str) -> str:
-    """``extra.<key>`` (a list, or one value) as a list of strings in the sender's order, or NULL."""
-    kind = f"json_type(extra, '$.{key}')"  # NULL when the key is missing: neither branch is taken
-    return (
-        f"nullif(CASE WHEN {kind} = 'ARRAY' THEN TRY_CAST(extra->'$.{key}' AS VARCHAR[]) "
-        f"WHEN {kind} NOT IN ('NULL', 'OBJECT') THEN [extra->>'$.{key}'] END, [])"
-    )
-
-
-#: The service traps' events by hour, filter dimensions and the ``extra`` fields the panels read. It groups by
-#: the dimensions of every rollup (``_DIMS``: hour, sensor, honeypot, country), so that it can move into
-#: :data:`honeyfarm.lake.rollup.ROLLUPS` unchanged.
-SERVICES_ROLLUP = Rollup(
-    "services",
-    _IN,
-    (
-        *_DIMS,
-        ("eventid", "eventid"),
-        ("service", SERVICE),
-        ("source", SOURCE),
-        ("session_key", SESSION_KEY),
-        ("src_ip", "src_ip"),
-        ("dst_port", "dst_port"),
-        ("client_version", "client_version"),
-        # SQL batches and the binary path of a svcctl call; FTP command lines (brute force) are left to
-        # the commands rollup, so they add no rows here.
-        ("command", f"CASE WHEN {_SQL} OR eventid = 'smb.dcerpc.request' THEN command END"),
-        # SIP digest usernames, and Dionaea's logins (its JSON log's are no ``.login.success/failed`` event,
-        # so the credentials rollup has none of them); other traps' logins are the credentials rollup's.
-        ("username", f"CASE WHEN eventid LIKE 'sip.login.%' OR {_DIONAEA_LOGIN} THEN username END"),
-        ("password", f"CASE WHEN {_DIONAEA_LOGIN} THEN password END"),
-        ("sha256", "sha256"),
-        ("path", f"CASE WHEN {_UPLOAD} THEN coalesce({_x('path')}, {_x('filename')}) END"),
-        ("size", f"CASE WHEN {_UPLOAD} THEN TRY_CAST({_x('size')} AS BIGINT) END"),
-        ("smb_version", _x("smb_version")),
-        ("dialect", f"CASE WHEN eventid = 'smb.protocol.negotiate' THEN {_x('dialect')} END"),
-        ("offered", f"array_to_string({_list('dialects')}, ', ')"),
-        ("share", _x("share")),
-        ("pipe", _x("pipe")),
-        ("interface", _x("interface")),
-        ("operation", _x("operation")),
-        ("opnum", f"TRY_CAST({_x('opnum')} AS INTEGER)"),
-        # The tool behind an MS17-010 probe, the subcommand of a DoublePulsar ping.
-        ("detail", f"coalesce({_x('tool')}, {_x('subcommand')})"),
-        ("answer", _x("answer")),
-        ("shell", _list("shell")),
-        ("urls", _list("urls")),
-        ("method", _x("method")),
-        ("scanner", _x("scanner")),
-        ("to_user", f"nullif(regexp_extract({_x('to')}, 'sips?:([^@;>]+)@', 1), '')"),
-        ("realm", _x("realm")),
-        ("guess", _x("guess")),
-        ("ja3", _x("ja3_hash")),
-        ("ja4", _x("ja4")),
-        ("sni", _x("sni")),
-    ),
-    (("count", "count(*)"), ("first_seen", "min(ts)"), ("last_seen", "max(ts)")),
-)
+#: The service traps' events by hour, filter dimensions and the ``extra`` fields the panels read
+#: (:func:`honeyfarm.analysis.rollup_sql.services_rollup`).
+SERVICES_ROLLUP = ROLLUPS["services"]
 
 
 def _source(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[Any]]:
@@ -133,7 +57,7 @@ def _source(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[Any]]
     if "services" in ROLLUPS:
         return source(con, "services", f)
     where, params = f.where()
-    return f"({SERVICES_ROLLUP.select('events', where)})", params
+    return f"({SERVICES_ROLLUP.select('events_stored', where)})", params
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pa.Table:
@@ -150,7 +74,7 @@ def _select(
 
 
 _N = "sum(count)::BIGINT"
-_IPS = "count(DISTINCT src_ip) AS unique_ips"
+_IPS = f"{UNIQUE_IPS} AS unique_ips"
 _SESSIONS = "count(DISTINCT session_key) AS sessions"
 _SPAN = "min(first_seen) AS first_seen, max(last_seen) AS last_seen"
 

@@ -20,106 +20,25 @@ the same rows. Events without a sensor are counted under :data:`NO_SENSOR`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import NO_SENSOR, Filters, Panel, source
-from honeyfarm.lake.rollup import _DIMS, ROLLUPS, SESSION_KEY, Rollup
-
-ALERT = "eventid = 'suricata.alert'"
-HTTP = "eventid = 'suricata.http'"
-FILEINFO = "eventid = 'suricata.fileinfo'"
-FLOW = "eventid IN ('suricata.flow', 'suricata.netflow')"
-
-#: A CVE id as rule writers spell it: ``CVE-2021-44228`` in signature text, ``CVE_2021_44228`` in Emerging Threats'
-#: ``metadata.cve``, sometimes ``CVE 2021-44228``; the year and the number must be separated (else where would
-#: ``CVE20211234`` split?).
-CVE_PATTERN = r"CVE[-_ ]?(\d{4})[-_ ](\d{4,})"
-_CVE_RE = re.compile(CVE_PATTERN, re.IGNORECASE)
-
-
-def cve_ids(*texts: str | None) -> list[str]:
-    """The CVE ids in ``texts``, normalised to ``CVE-YYYY-N...``, sorted, without duplicates (what
-    :func:`cve_sql` computes in SQL; kept beside it so tests can check both)."""
-    return sorted({f"CVE-{y}-{n}" for t in texts if t for y, n in _CVE_RE.findall(t)})
-
-
-def cve_sql(*exprs: str) -> str:
-    """The CVE ids in the VARCHAR expressions ``exprs`` as a sorted list without duplicates (NULL when none)."""
-    lists = [
-        f"coalesce(list_transform(regexp_extract_all({e}, '(?i){CVE_PATTERN}'), "
-        f"lambda x: regexp_replace(upper(x), '^CVE[-_ ]?([0-9]{{4}})[-_ ]([0-9]+)$', 'CVE-\\1-\\2')), [])"
-        for e in exprs
-    ]
-    return f"nullif(list_sort(list_distinct({' || '.join(lists)})), [])"
-
-
-def _x(*keys: str) -> str:
-    """``extra``'s field at ``keys`` (``"http", "status"``: ``$.http.status``) as text."""
-    return f"extra->>'$.{'.'.join(keys)}'"
-
-
-def _when(cond: str, expr: str) -> str:
-    return f"CASE WHEN {cond} THEN {expr} END"
-
-
-def _bigint(*keys: str) -> str:
-    return f"TRY_CAST({_x(*keys)} AS BIGINT)"
-
-
-#: Suricata's events by hour, filter dimensions and the ``extra`` fields the panels read. It groups by the dimensions
-#: of every rollup (``_DIMS``), so that it can move into :data:`honeyfarm.lake.rollup.ROLLUPS` unchanged. Each
-#: field is kept only for the record type whose panel reads it (URLs of http and fileinfo records, not of the
-#: alerts that repeat them), so the rollup has fewer distinct rows.
-SURICATA_ROLLUP = Rollup(
-    "suricata",
-    "split_part(eventid, '.', 1) = 'suricata'",
-    (
-        *_DIMS,
-        ("eventid", "eventid"),
-        ("session_key", SESSION_KEY),
-        ("src_ip", "src_ip"),
-        # Determined by src_ip: add no rows, spare the panels a join with the sessions rollup.
-        ("src_country_name", "src_country_name"),
-        ("src_asn", "src_asn"),
-        ("src_as_org", "src_as_org"),
-        ("transport", "transport"),
-        ("protocol", "protocol"),
-        ("sid", _when(ALERT, _bigint("alert", "signature_id"))),
-        ("signature", _when(ALERT, _x("alert", "signature"))),
-        ("category", _when(ALERT, _x("alert", "category"))),
-        ("severity", _when(ALERT, f"TRY_CAST({_x('alert', 'severity')} AS INTEGER)")),
-        ("cves", _when(ALERT, cve_sql(_x("alert", "signature"), "(extra->'$.alert.metadata.cve')::VARCHAR"))),
-        ("url", _when(f"{HTTP} OR {FILEINFO}", "url")),
-        ("method", _when(HTTP, _x("http", "http_method"))),
-        ("status", _when(HTTP, _bigint("http", "status"))),
-        ("user_agent", _when(HTTP, _x("http", "http_user_agent"))),
-        ("filename", _when(FILEINFO, _x("fileinfo", "filename"))),
-        ("sha256", _when(FILEINFO, "sha256")),
-        ("md5", _when(FILEINFO, f"lower({_x('fileinfo', 'md5')})")),
-        ("size", _when(FILEINFO, _bigint("fileinfo", "size"))),
-        ("magic", _when(FILEINFO, _x("fileinfo", "magic"))),
-    ),
-    (
-        ("count", "count(*)"),
-        ("first_seen", "min(ts)"),
-        ("last_seen", "max(ts)"),
-        # flow records count both directions; netflow records one each
-        (
-            "bytes",
-            f"sum(coalesce({_bigint('flow', 'bytes_toserver')} + {_bigint('flow', 'bytes_toclient')}, "
-            f"{_bigint('netflow', 'bytes')})) FILTER (WHERE {FLOW})",
-        ),
-        (
-            "packets",
-            f"sum(coalesce({_bigint('flow', 'pkts_toserver')} + {_bigint('flow', 'pkts_toclient')}, "
-            f"{_bigint('netflow', 'pkts')})) FILTER (WHERE {FLOW})",
-        ),
-    ),
+from honeyfarm.analysis.panels import NO_SENSOR, UNIQUE_IPS, Filters, Panel, source
+from honeyfarm.analysis.rollup_sql import (  # noqa: F401  (CVE_PATTERN, cve_ids, cve_sql: this module's API too)
+    ALERT,
+    CVE_PATTERN,
+    FILEINFO,
+    HTTP,
+    cve_ids,
+    cve_sql,
 )
+from honeyfarm.lake.rollup import ROLLUPS
+
+#: Suricata's events by hour, filter dimensions and the ``extra`` fields the panels read
+#: (:func:`honeyfarm.analysis.rollup_sql.suricata_rollup`).
+SURICATA_ROLLUP = ROLLUPS["suricata"]
 
 
 def rows(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[Any]]:
@@ -127,7 +46,7 @@ def rows(con: duckdb.DuckDBPyConnection, f: Filters) -> tuple[str, list[Any]]:
     if "suricata" in ROLLUPS:
         return source(con, "suricata", f)
     where, params = f.where()
-    return f"({SURICATA_ROLLUP.select('events', where)})", params
+    return f"({SURICATA_ROLLUP.select('events_stored', where)})", params
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pa.Table:
@@ -145,7 +64,7 @@ def _select(
 
 _N = "sum(count)::BIGINT"
 _ALERTS = f"coalesce(sum(count) FILTER (WHERE {ALERT}), 0)::BIGINT AS alerts"
-_IPS = "count(DISTINCT src_ip) AS unique_ips"
+_IPS = f"{UNIQUE_IPS} AS unique_ips"
 _SPAN = "min(first_seen) AS first_seen, max(last_seen) AS last_seen"
 _SIGS = "count(DISTINCT sid) AS signatures"
 #: Suricata's severities: 1 is the most severe; rules without a priority get 3.

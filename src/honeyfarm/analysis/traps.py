@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import Filters, Panel, source
+from honeyfarm.analysis.panels import UNIQUE_IPS, Filters, Panel, source
 from honeyfarm.lake.rollup import TRAP_HONEYPOTS, WEB_HONEYPOTS, WEB_REQUEST
 
 _TRAPS_IN = "honeypot IN (" + ", ".join(repr(t) for t in TRAP_HONEYPOTS + WEB_HONEYPOTS) + ")"
@@ -53,7 +53,7 @@ def _select(
 
 
 _SPAN = "min(first_seen) AS first_seen, max(last_seen) AS last_seen"
-_IPS = "count(DISTINCT src_ip) AS unique_ips"
+_IPS = f"{UNIQUE_IPS} AS unique_ips"
 
 
 def trap_overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:

@@ -374,10 +374,8 @@ def find_in_lake(lake_root: Path, session: str, sensor: str | None = None) -> li
     if (lake_root / "events").is_dir():
         from honeyfarm.lake.store import Lake
 
-        lake = Lake(lake_root)
-        con = lake.connect(1)
+        con = Lake(lake_root).connect(1)  # views over the current snapshot's files
         try:
-            lake.create_views(con)
             links = lake_links(con, session, sensor)
         finally:
             con.close()

@@ -55,6 +55,30 @@ COMMANDS = [
 MALWARE_HOSTS = ["203.0.113.7", "198.51.100.23", "192.0.2.44"]
 UUID = "4b641156-0da5-11f1-8f67-bc2411b4efd9"
 
+#: T-Pot's sensors: long generated host names, as the ``sensor`` field of a T-Pot fleet's Cowrie shows them.
+TPOT_SENSORS: tuple[tuple[str, str, float], ...] = (
+    ("synthetic-tpot-hive-fra1-7c2d9e41a3.honeypot.example.net", "172.20.0.11", 0.35),
+    ("synthetic-tpot-hive-ams3-b81f04c6de.honeypot.example.net", "172.20.0.12", 0.25),
+    ("synthetic-tpot-sensor-sgp1-2a6e93f7c0.honeypot.example.net", "172.20.0.13", 0.25),
+    ("synthetic-tpot-sensor-nyc3-e5094bd12f.honeypot.example.net", "172.20.0.14", 0.15),
+)
+TPOT_UUID = "0b197d0c-e64b-11f1-a71e-02fc00000001"
+#: A modern OpenSSH client's key exchange, as Cowrie 3.x writes it in ``cowrie.client.kex``.
+TPOT_KEX = (
+    '"hasshAlgorithms":"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,'
+    "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
+    "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,ext-info-c,kex-strict-c-v00@openssh.com;"
+    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com;"
+    'hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1;none",'
+    '"kexAlgs":["curve25519-sha256","curve25519-sha256@libssh.org","ecdh-sha2-nistp256","ecdh-sha2-nistp384",'
+    '"ecdh-sha2-nistp521","diffie-hellman-group-exchange-sha256","diffie-hellman-group16-sha512",'
+    '"diffie-hellman-group18-sha512","diffie-hellman-group14-sha256","ext-info-c","kex-strict-c-v00@openssh.com"],'
+    '"keyAlgs":["ssh-ed25519","ecdsa-sha2-nistp256","rsa-sha2-512","rsa-sha2-256"],'
+    '"encCS":["chacha20-poly1305@openssh.com","aes128-ctr","aes192-ctr","aes256-ctr","aes128-gcm@openssh.com",'
+    '"aes256-gcm@openssh.com"],"macCS":["hmac-sha2-256-etm@openssh.com","hmac-sha2-512-etm@openssh.com",'
+    '"hmac-sha2-256","hmac-sha2-512","hmac-sha1"],"compCS":["none","zlib@openssh.com","zlib"],"langCS":[""]'
+)
+
 
 def _zipf_weights(n: int, s: float = 1.1) -> list[float]:
     return [1.0 / (i + 1) ** s for i in range(n)]
@@ -86,8 +110,16 @@ def _q(s: str) -> str:
 class Generator:
     """Produces Cowrie JSON lines, session by session."""
 
-    def __init__(self, seed: int = 7, start: dt.datetime | None = None, days: float = 7.0, attackers: int = 3000):
+    def __init__(
+        self,
+        seed: int = 7,
+        start: dt.datetime | None = None,
+        days: float = 7.0,
+        attackers: int = 3000,
+        tpot: bool = False,
+    ):
         self.rng = random.Random(seed)
+        self.tpot = tpot
         self.start = start or dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
         self.span = days * 86400.0
         rng = self.rng
@@ -110,13 +142,14 @@ class Generator:
         addr = {s[0]: s[1] for s in sensors}
         n = 0
         # Sessions arrive in time order; the mean gap spreads `events` over the span.
-        mean_gap = self.span / max(events / 8.0, 1.0)
+        mean_gap = self.span / max(events / (7.0 if self.tpot else 8.0), 1.0)
+        make = self._tpot_session if self.tpot else self._session
         t = self.start.timestamp()
         while n < events:
             t += rng.expovariate(1.0 / mean_gap)
             sensor = rng.choices(names, weights)[0]
             ip = rng.choices(p.ips, p.ip_w)[0]
-            lines = self._session(sensor, addr[sensor], ip, t)
+            lines = make(sensor, addr[sensor], ip, t)
             lines = lines[: events - n]
             n += len(lines)
             yield sensor, lines
@@ -181,15 +214,103 @@ class Generator:
         emit("cowrie.session.closed", f'"duration":"{dur:.1f}","message":"Connection lost after {dur:.1f} seconds"')
         return out
 
+    def _tpot_session(self, sensor: str, dst: str, ip: str, t: float) -> list[str]:
+        """One session as Cowrie 3.x writes it on T-Pot: key order, fields and messages of real 3.x logs.
+
+        Every event carries ``message``, ``sensor``, ``uuid``, ``timestamp``, ``src_ip``, ``session`` and
+        ``protocol`` (``connect`` also the ports and ``dst_ip``); ~7 events a session, mostly scanners that
+        try a password or two. Shapes follow ../shared/samples/cowrie_json (hoanb1 2026, local 3.1.4).
+        """
+        rng, p = self.rng, self.pools
+        sid = f"{rng.getrandbits(48):012x}"
+        port = rng.randint(1024, 65535)
+        proto = "ssh" if rng.random() < 0.8 else "telnet"
+        dport = 22 if proto == "ssh" else 23
+        tail = f'"sensor":"{sensor}","uuid":"{TPOT_UUID}"'
+        where = f'"src_ip":"{ip}","session":"{sid}","protocol":"{proto}"'
+        out: list[str] = []
+        clock = [t]
+
+        def emit(eventid: str, body: str, message: str, first: str = "") -> None:
+            clock[0] += rng.random() * 0.6
+            ts = dt.datetime.fromtimestamp(clock[0], dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            lead = f'"eventid":"{eventid}",{first}' if first else f'"eventid":"{eventid}",'
+            out.append(f'{{{lead}{body}{"," if body else ""}"message":{message},{tail},"timestamp":"{ts}",{where}}}')
+
+        emit(
+            "cowrie.session.connect",
+            "",
+            _q(f"New connection: {ip}:{port} ({dst}:{dport}) [session: {sid}]"),
+            f'"src_ip":"{ip}","src_port":{port},"dst_ip":"{dst}","dst_port":{dport},"session":"{sid}",'
+            f'"protocol":"{proto}",',
+        )
+        # The connect event carries src_ip/session/protocol up front, not after the timestamp.
+        out[-1] = out[-1].replace(f",{where}}}", "}")
+        if proto == "ssh":
+            version, hassh = rng.choice(CLIENTS)
+            emit("cowrie.client.version", f'"version":{_q(version)}', _q("Remote SSH version: " + version))
+            emit("cowrie.client.kex", f'"hassh":"{hassh}",{TPOT_KEX}', _q(f"SSH client hassh fingerprint: {hassh}"))
+        success = False
+        for _ in range(rng.choice((1, 1, 2, 2, 3, 4))):
+            user = rng.choices(USERNAMES, p.user_w)[0] if rng.random() < 0.8 else rng.choice(p.extra_users)
+            pw = rng.choices(PASSWORDS, p.pass_w)[0] if rng.random() < 0.6 else rng.choice(p.extra_pass)
+            success = rng.random() < 0.15
+            what = "succeeded" if success else "failed"
+            emit(
+                f"cowrie.login.{'success' if success else 'failed'}",
+                f'"username":{_q(user)},"password":{_q(pw)}',
+                _q(f"login attempt [{user}/{pw}] {what}"),
+            )
+            if success:
+                break
+        if success:
+            if proto == "ssh":
+                w, h = rng.choice(((80, 24), (106, 24), (200, 50)))
+                emit("cowrie.client.size", f'"width":{w},"height":{h}', _q(f"Terminal Size: {w} {h}"))
+                emit("cowrie.client.var", '"name":"LANG","value":"en_US.UTF-8"', _q("request_env: LANG=en_US.UTF-8"))
+                emit("cowrie.session.params", '"arch":"linux-x64-lsb"', "[]")
+            host = rng.choice(MALWARE_HOSTS)
+            for _ in range(rng.randint(1, 4)):
+                cmd = rng.choice(COMMANDS).format(host=host)
+                emit("cowrie.command.input", f'"input":{_q(cmd)}', _q("CMD: " + cmd))
+                if "wget" in cmd or "curl" in cmd:
+                    url = f"http://{host}/bins/x86_64" if "wget" in cmd else f"http://{host}/sh"
+                    sha = hashlib.sha256(url.encode()).hexdigest()  # stands in for the payload's hash
+                    dl = f"var/lib/cowrie/downloads/{sha}"
+                    emit(
+                        "cowrie.session.file_download",
+                        f'"url":"{url}","outfile":"{dl}","shasum":"{sha}","destfile":"/tmp/x86_64","duplicate":false',
+                        _q(f"Downloaded URL ({url}) with SHA-256 {sha} to {dl}"),
+                    )
+            dur = clock[0] - t
+            tty = f"{rng.getrandbits(256):064x}"
+            emit(
+                "cowrie.log.closed",
+                f'"ttylog":"var/lib/cowrie/tty/{tty}","size":{rng.randint(50, 9000)},"shasum":"{tty}",'
+                f'"duplicate":false,"duration":"{dur:.1f}"',
+                _q(f"Closing TTY Log: var/lib/cowrie/tty/{tty} after {dur:.1f} seconds"),
+            )
+        dur = clock[0] - t
+        emit("cowrie.session.closed", f'"duration":"{dur:.1f}"', _q(f"Connection lost after {dur:.1f} seconds"))
+        return out
+
 
 def write_cowrie_log(
-    path: Path, events: int, seed: int = 7, days: float = 7.0, start: dt.datetime | None = None
+    path: Path,
+    events: int,
+    seed: int = 7,
+    days: float = 7.0,
+    start: dt.datetime | None = None,
+    tpot: bool = False,
 ) -> int:
-    """Write ``events`` synthetic Cowrie lines (all sensors mixed) to one file; returns its size."""
-    gen = Generator(seed=seed, days=days, start=start)
+    """Write ``events`` synthetic Cowrie lines (all sensors mixed) to one file; returns its size.
+
+    ``tpot``: Cowrie 3.x as a T-Pot install writes it (:data:`TPOT_SENSORS`, :meth:`Generator._tpot_session`).
+    """
+    gen = Generator(seed=seed, days=days, start=start, tpot=tpot)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
-        for _, lines in gen.sessions(events):
+        for _, lines in gen.sessions(events, TPOT_SENSORS if tpot else SENSORS):
             f.write("\n".join(lines))
             f.write("\n")
     return path.stat().st_size

@@ -86,17 +86,6 @@ def null_patch(keys: Iterable[str]) -> str:
 #: Key under which the original record starts: used to reject non-objects cheaply.
 OBJECT_CHECK = "starts_with(ltrim(line), '{')"
 
-#: Stable event id of a raw line: DuckDB's 64-bit hash of the record without its
-#: line ending (``\n`` or ``\r\n``), shifted to fit a signed BIGINT (Parquet,
-#: Spark and Athena have no unsigned 64-bit type). Slicing (1-based and
-#: inclusive: ``[:-2]`` drops one character) is 5x faster than ``rtrim``. ``tests/test_event_id.py`` pins
-#: known values, so a DuckDB upgrade that changed ``hash()`` fails the suite
-#: instead of making re-ingested events look new.
-LINE_HASH = (
-    "(hash(CASE WHEN suffix(line, e'\\r\\n') THEN line[:-3] WHEN suffix(line, e'\\n') THEN line[:-2] "
-    "ELSE line END) >> 1)::BIGINT"
-)
-
 
 def check_cast(expr: str, field: str, sql_type: str = "INTEGER") -> str:
     """A ``CASE`` branch rejecting a present value that does not cast to ``sql_type``.
@@ -122,7 +111,15 @@ def project(columns: Mapping[str, str]) -> str:
     )
 
 
-def json_lines_select(lines: str, fields: Mapping[str, str], ts_field: str, checks: list[str], cols: str) -> str:
+def json_lines_select(
+    lines: str,
+    fields: Mapping[str, str],
+    ts_field: str,
+    checks: list[str],
+    cols: str,
+    derived: Mapping[str, str] | None = None,
+    pre: Mapping[str, str] | None = None,
+) -> str:
     """The common SELECT of a JSON-lines format.
 
     Parses each line once (``json_transform`` to ``fields``), converts
@@ -132,14 +129,21 @@ def json_lines_select(lines: str, fields: Mapping[str, str], ts_field: str, chec
     ``cols`` (see :func:`project`, which may use ``r``, ``p.ts``, ``line`` and
     ``_reason``). A record without ``ts_field`` keeps ``ts`` NULL and no
     reason: the pipeline gives it its delivery time (see the module doc).
+    ``derived`` (name -> SQL over ``r`` and ``p.ts``) are computed once per line
+    before ``cols``, which may read them as ``p.<name>``: DuckDB does not share
+    a subexpression between branches of different ``CASE`` expressions.
+    ``pre`` (name -> SQL over ``r``) are computed a stage earlier, so ``derived``
+    may read them by name.
     """
     branches = "\n    ".join(checks)
+    more = "".join(f", {sql} AS {name}" for name, sql in (derived or {}).items())
+    first = "".join(f", {sql} AS {name}" for name, sql in (pre or {}).items())
     return f"""
 WITH parsed AS (
   SELECT _row, line, {OBJECT_CHECK} AS is_object, try(json_transform(line, {struct_spec(fields)})) AS r
   FROM {lines}
 ), p AS (
-  SELECT *, TRY_CAST(r.{ts_field} AS TIMESTAMPTZ)::TIMESTAMP AS ts FROM parsed
+  SELECT *, TRY_CAST(r.{ts_field} AS TIMESTAMPTZ)::TIMESTAMP AS ts{first} FROM parsed
 ), checked AS (
   SELECT *, CASE
     WHEN r IS NULL THEN 'invalid JSON'
@@ -147,7 +151,7 @@ WITH parsed AS (
     WHEN r.eventid IS NULL THEN 'missing eventid'
     WHEN r.{ts_field} IS NOT NULL AND ts IS NULL THEN 'unparseable {ts_field}: ' || left(r.{ts_field}, 64)
     {branches}
-  END AS _reason FROM p
+  END AS _reason{more} FROM p
 )
 SELECT _row, _reason,
   {cols}

@@ -50,7 +50,6 @@ import json
 
 from honeyfarm.formats.base import (
     IPV4_MAPPED,
-    LINE_HASH,
     OBJECT_CHECK,
     Format,
     check_cast,
@@ -176,7 +175,6 @@ class DionaeaJsonFormat(Format):
         cols = project(
             {
                 "ts": "p.ts",
-                "event_id": LINE_HASH,
                 "eventid": eventid,
                 "source_format": "'dionaea'",
                 "src_ip": IPV4_MAPPED.format(e=_text("src_ip")),

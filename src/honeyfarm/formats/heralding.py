@@ -64,12 +64,8 @@ from honeyfarm.formats.base import (
     struct_spec,
 )
 
-# The record without its line ending (as LINE_HASH hashes it).
+# The record without its line ending.
 _STRIPPED = "CASE WHEN suffix(line, e'\\r\\n') THEN line[:-3] WHEN suffix(line, e'\\n') THEN line[:-2] ELSE line END"
-
-
-def _hash(*parts: str) -> str:
-    return f"(hash({', '.join(parts)}) >> 1)::BIGINT"
 
 
 def _ts(expr: str) -> str:
@@ -129,7 +125,6 @@ class HeraldingSessionFormat(Format):
             {
                 **common,
                 "ts": "p.ts",
-                "event_id": _hash(_STRIPPED),
                 "eventid": "'heralding.session'",
                 "duration": "TRY_CAST(r.duration AS DOUBLE)",
                 "extra": f"nullif(CASE WHEN _reason IS NOT NULL THEN NULL "
@@ -141,7 +136,6 @@ class HeraldingSessionFormat(Format):
             {
                 **common,
                 "ts": f"coalesce({_ts(a_ts)}, p.ts)",
-                "event_id": _hash(_STRIPPED, "i"),
                 "eventid": "'heralding.login.failed'",
                 "username": "json_extract_string(a, '$.username')",
                 "password": "json_extract_string(a, '$.password')",
@@ -241,7 +235,6 @@ class HeraldingAuthFormat(Format):
         cols = project(
             {
                 "ts": "ts",
-                "event_id": _hash(_STRIPPED),
                 "eventid": "'heralding.auth'",
                 "source_format": "'heralding_auth'",
                 "session": f"nullif({_col('session_id')}, '')",

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 from honeyfarm.formats.base import (
     IPV4_MAPPED,
-    LINE_HASH,
     OBJECT_CHECK,
     Format,
     check_cast,
@@ -153,7 +152,6 @@ class MHNSessionFormat(Format):
         cols = project(
             {
                 "ts": "p.ts",
-                "event_id": LINE_HASH,
                 "eventid": eventid,
                 "source_format": "'mhn'",
                 "sensor": "nullif(" + _text("identifier") + ", '')",

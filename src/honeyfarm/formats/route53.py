@@ -48,7 +48,6 @@ from __future__ import annotations
 import re
 
 from honeyfarm.formats.base import (
-    LINE_HASH,
     OBJECT_CHECK,
     Format,
     check_cast,
@@ -103,7 +102,6 @@ class Route53QueryFormat(Format):
         cols = project(
             {
                 "ts": "p.ts",
-                "event_id": LINE_HASH,
                 "eventid": "'aws.route53.query'",
                 "source_format": "'route53'",
                 "src_ip": "resolver_ip",
@@ -171,7 +169,6 @@ class Route53ResolverFormat(Format):
         cols = project(
             {
                 "ts": "p.ts",
-                "event_id": LINE_HASH,
                 "eventid": "'aws.route53resolver.query'",
                 "source_format": "'route53resolver'",
                 "sensor": "CASE WHEN json_type(r.srcids) = 'OBJECT' THEN nullif(r.srcids ->> '$.instance', '') END",

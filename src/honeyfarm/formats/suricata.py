@@ -47,7 +47,6 @@ from collections.abc import Iterable
 
 from honeyfarm.formats.base import (
     IPV4_MAPPED,
-    LINE_HASH,
     OBJECT_CHECK,
     Format,
     check_cast,
@@ -194,7 +193,6 @@ class SuricataFormat(Format):
         cols = project(
             {
                 "ts": "p.ts",
-                "event_id": LINE_HASH,
                 "eventid": f"CASE WHEN {et} IN ({known}) THEN 'suricata.' || {et} ELSE 'suricata.other' END",
                 "source_format": "'suricata'",
                 "sensor": _text("host"),

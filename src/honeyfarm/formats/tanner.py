@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from honeyfarm.formats.base import (
     IPV4_MAPPED,
-    LINE_HASH,
     OBJECT_CHECK,
     Format,
     check_cast,
@@ -80,7 +79,6 @@ class TannerFormat(Format):
         cols = project(
             {
                 "ts": "p.ts",
-                "event_id": LINE_HASH,
                 "eventid": "'tanner.request'",
                 "source_format": "'tanner'",
                 "sensor": "r.uuid",

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 
-from honeyfarm.formats.base import LINE_HASH, Format, check_cast, project
+from honeyfarm.formats.base import Format, check_cast, project
 from honeyfarm.sql import sql_str
 
 #: The version 2 default layout (no header line).
@@ -219,7 +219,6 @@ class VPCFlowFormat(Format):
                 # Only in range: the multiplication is evaluated for rejected lines too, and one
                 # start of 10^13 seconds would overflow it and fail the whole batch.
                 "ts": f"make_timestamp(CASE WHEN {start} BETWEEN 0 AND {_MAX_EPOCH} THEN {start} * 1000000 END)",
-                "event_id": LINE_HASH,
                 "eventid": "CASE WHEN v_log_status = 'NODATA' THEN 'aws.vpcflow.nodata' "
                 "WHEN v_log_status = 'SKIPDATA' THEN 'aws.vpcflow.skipdata' "
                 "WHEN v_action = 'ACCEPT' THEN 'aws.vpcflow.accept' WHEN v_action = 'REJECT' THEN 'aws.vpcflow.reject' "

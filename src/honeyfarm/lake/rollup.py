@@ -7,26 +7,27 @@ of milliseconds. Each rollup groups events by hour and by the dimensions the
 panels filter on (sensor, honeypot, country), plus its own keys.
 
 A rollup file is a pure function of one event file: ``events/date=D/X.parquet``
-has ``_rollup/<name>/date=D/X.parquet``. So a rollup is never stale in a way
-that matters: :func:`sync` builds the missing ones and deletes orphans after
-every commit and compaction (and when a writer recovers from a crash), and
-:func:`usable` tells readers whether the file sets match; when they do not
-(a writer is mid-commit), panels compute the very same rows from the raw
-events instead. Both paths run the same ``SELECT`` (:data:`ROLLUPS`), once
-over a file, once over the filtered ``events`` view, so their results agree.
+has ``_rollup/<name>-<hash>/date=D/X.parquet``. A writer builds the rollups of
+new event files (an ingest batch, a compaction's output) before it commits,
+and the same snapshot version adds both (:mod:`honeyfarm.lake.snapshot`), so
+rollups never lag the events. :func:`usable` tells readers whether the
+snapshot holds every current rollup of every event file; it does not after a
+rollup's definition changed, until a writer rebuilt it (:func:`plan`), and
+panels then compute the very same rows from the raw events. Both paths run
+the same ``SELECT`` (:data:`ROLLUPS`), once over a file, once over the
+filtered ``events`` view, so their results agree.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from honeyfarm.lake.durable import durable_move
+from honeyfarm.analysis.rollup_sql import services_rollup, suricata_rollup
 from honeyfarm.sql import sql_path, sql_paths
 
 #: A login attempt. Dionaea's ``log_json`` says only that a connection carried credentials (``dionaea.login``: the
@@ -183,13 +184,9 @@ ROLLUPS: dict[str, Rollup] = {
         Rollup(
             "commands",
             "eventid LIKE '%.command.input' AND command IS NOT NULL",
-            (
-                *_DIMS,
-                ("command", "command"),
-                ("session_key", SESSION_KEY),
-                ("session", "session"),
-                ("src_ip", "src_ip"),
-            ),
+            # No session name: views find a command's sessions by session_key in the sessions rollup, and the
+            # names (incompressible text) made up a third of this rollup's bytes.
+            (*_DIMS, ("command", "command"), ("session_key", SESSION_KEY), ("src_ip", "src_ip")),
             (("count", "count(*)"),),
         ),
         Rollup(
@@ -254,6 +251,10 @@ ROLLUPS: dict[str, Rollup] = {
             ),
             (("count", "count(*)"), ("first_seen", "min(ts)"), ("last_seen", "max(ts)")),
         ),
+        # The service traps' and Suricata's panels (defined beside their SQL, which the panels share): on a lake
+        # without such events their files are empty, and the panels read nothing instead of scanning every event.
+        services_rollup(Rollup, _DIMS, SESSION_KEY),
+        suricata_rollup(Rollup, _DIMS, SESSION_KEY),
     )
 }
 
@@ -292,6 +293,7 @@ def build(
     if len(by_date) != len(event_files):
         raise ValueError("rollups are built for at most one event file per date at a time")
     src = f"read_parquet({sql_paths(event_files)}, hive_partitioning=false)"
+    staging.mkdir(parents=True, exist_ok=True)
     moves: list[tuple[Path, Path]] = []
     for r in ROLLUPS.values():
         out = staging / r.name
@@ -310,54 +312,54 @@ def build(
     return moves
 
 
-def sync(
-    con: duckdb.DuckDBPyConnection, lake_root: Path, event_files: dict[str, list[Path]], options: str, staging: Path
-) -> int:
-    """Make the rollups of the given partitions match their event files; returns files built.
+def key(name: str) -> str:
+    """The rollup's table key in a snapshot (its directory relative to the lake): ``_rollup/<name>-<hash>``."""
+    return f"_rollup/{name}-{fingerprint(name)}"
 
-    ``event_files`` maps a date to that partition's event files. Rollups of
-    files no longer there (compacted away) are deleted; missing ones are built.
+
+def _file_ids(paths: Iterable[str]) -> set[tuple[str, str]]:
+    """``(date=D, file name)`` of each relative path: how an event file and its rollup files are matched."""
+    return {(parts[-2], parts[-1]) for parts in (p.split("/") for p in paths)}
+
+
+def plan(
+    tables: Mapping[str, Sequence[str]], exists: Callable[[str], bool], dates: Sequence[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """What makes a snapshot's rollups match its event files: ``(event files to build, rollup files to drop)``.
+
+    To drop: every file of an old definition's directory, and rollup files whose
+    event file is not live. To build: event files lacking a rollup of a current
+    definition, or whose rollup file is listed but gone from the disk (deleted
+    by hand). ``dates`` limits the event files considered (``YYYY-MM-DD``).
     """
-    current = {rollup_dir(lake_root, n).name for n in ROLLUPS}
-    if (lake_root / "_rollup").is_dir():
-        for d in (lake_root / "_rollup").iterdir():
-            if d.name not in current:
-                shutil.rmtree(d)  # an old definition (or an old layout): rebuilt below under its new name
-    missing: list[Path] = []
-    for date, files in event_files.items():
-        names = {f.name for f in files}
-        for r in ROLLUPS.values():
-            d = rollup_dir(lake_root, r.name) / f"date={date}"
-            if d.is_dir():
-                for p in d.iterdir():
-                    if p.name not in names:
-                        p.unlink()  # orphan (its event file was compacted away) or a leftover
-        missing += [f for f in files if any(not rollup_path(lake_root, r.name, f).exists() for r in ROLLUPS.values())]
-    # One event file per date per round keeps build()'s file <-> date mapping exact.
-    built = 0
-    while missing:
-        first: dict[str, Path] = {}
-        rest: list[Path] = []
-        for f in missing:
-            if f.parent.name in first:
-                rest.append(f)
-            else:
-                first[f.parent.name] = f
-        round_dir = staging / uuid.uuid4().hex
-        round_dir.mkdir(parents=True)
-        for src, dst in build(con, lake_root, list(first.values()), options, round_dir):
-            durable_move(src, dst)
-        built += len(first)
-        missing = rest
-    return built
+    events = list(tables.get("events", ()))
+    if dates is not None:
+        wanted = {f"date={d}" for d in dates}
+        events = [p for p in events if p.split("/")[-2] in wanted]
+    current = {key(n) for n in ROLLUPS}
+    live_ids = _file_ids(tables.get("events", ()))
+    drop: list[str] = []
+    for k, paths in tables.items():
+        if k.startswith("_rollup/") and k not in current:
+            drop += paths
+        elif k in current:
+            drop += [p for p in paths if tuple(p.split("/")[-2:]) not in live_ids]
+    have = {k: set(tables.get(k, ())) for k in current}
+    build_: list[str] = []
+    for ev in events:
+        date, name = ev.split("/")[-2:]
+        for k in current:
+            rel = f"{k}/{date}/{name}"
+            if rel not in have[k] or not exists(rel):
+                build_.append(ev)
+                break
+    return build_, drop
 
 
-def usable(lake_root: Path, event_files: list[Path]) -> bool:
-    """Whether every rollup has exactly one file per event file (no writer mid-commit)."""
-    want = {(f.parent.name, f.name) for f in event_files}
-    for r in ROLLUPS.values():
-        d = rollup_dir(lake_root, r.name)
-        have = {(p.parent.name, p.name) for p in d.glob("date=*/*.parquet")} if d.is_dir() else set()
-        if have != want:
-            return False
-    return True
+def usable(tables: Mapping[str, Sequence[str]]) -> bool:
+    """Whether every rollup of the current definitions has exactly one file per event file (and there are events).
+
+    False when a definition changed and no writer has rebuilt it yet: panels then read the events.
+    """
+    want = _file_ids(tables.get("events", ()))
+    return bool(want) and all(_file_ids(tables.get(key(n), ())) == want for n in ROLLUPS)

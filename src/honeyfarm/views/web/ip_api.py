@@ -21,7 +21,7 @@ import duckdb
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from honeyfarm.analysis.panels import NO_SENSOR, Filters, is_internal, source
-from honeyfarm.analysis.suricata import ALERT
+from honeyfarm.analysis.rollup_sql import ALERT
 from honeyfarm.lake.rollup import LOGIN, SUCCESS
 from honeyfarm.views.web import queries
 from honeyfarm.views.web.api import FiltersDep, StateDep, _key

@@ -30,6 +30,7 @@ import duckdb
 from starlette.concurrency import run_in_threadpool
 
 from honeyfarm.analysis.panels import Filters
+from honeyfarm.schema import events_view_sql
 from honeyfarm.sql import sql_paths
 from honeyfarm.timewindow import TimeWindow, shift
 from honeyfarm.views.web.reader import LakeReader
@@ -76,8 +77,8 @@ class LiveFeed:
         self._task: asyncio.Task[None] | None = None
 
     def _files(self) -> set[Path]:
-        d = self.reader.root / "events"
-        return set(d.glob("date=*/*.parquet")) if d.is_dir() else set()
+        # The current snapshot's files, not a glob: a file moved in but not yet committed is not an event yet.
+        return set(self.reader.lake.all_files("events"))
 
     def _start_state(self, con: duckdb.DuckDBPyConnection) -> None:
         # fetchall(), not fetchone(): a result left unread on the shared reader connection makes the next
@@ -114,7 +115,9 @@ class LiveFeed:
         floor = shift(min(self._newest, latest), -SLACK) if self._newest else None
 
         def read(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            # The events view's derived columns (event_id is not stored: honeyfarm.schema.events_view_sql).
             src = f"read_parquet({sql_paths(new)}, hive_partitioning=false, union_by_name=true)"
+            src = f"({events_view_sql(src, with_date=False)})"
             where, params = "WHERE ts <= ?", [latest]
             if floor:
                 where, params = where + " AND ts >= ?", [latest, floor]

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import NO_SENSOR, Filters, source
+from honeyfarm.analysis.panels import NO_SENSOR, UNIQUE_IPS, Filters, source
 from honeyfarm.timewindow import shift
 from honeyfarm.views.web.catalog import SensorFacts, notes
 
@@ -82,7 +82,7 @@ def world_map(
     ssrc, sparams = source(con, "sessions", f)
     _, ips = _fetch(
         con,
-        f"""SELECT src_country, any_value(src_country_name), count(DISTINCT src_ip) FROM {ssrc}
+        f"""SELECT src_country, any_value(src_country_name), {UNIQUE_IPS} FROM {ssrc}
         WHERE src_country IS NOT NULL GROUP BY 1""",
         sparams,
     )
@@ -137,19 +137,22 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
     # sessions and logins are sums over sensors; only unique IPs need a distinct count of their own.
     _, all_rows = _fetch(
         con,
-        f"""SELECT sensor, sum(events)::BIGINT, count(DISTINCT session_key), count(DISTINCT src_ip),
+        f"""SELECT sensor, sum(events)::BIGINT, count(DISTINCT session_key), {UNIQUE_IPS},
         sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen)
         FROM {src} GROUP BY sensor""",
         params,
     )
-    ips = con.execute(f"SELECT count(DISTINCT src_ip) FROM {src}", params or None).fetchone()
+    # Distinct counts are not additive: a source IP that hit two sensors of a region is one IP of that region.
+    # So regions, exposures and the total get their own distinct counts, in one pass per rollup.
+    groups = _GroupBy(facts)
+    ip_groups = groups.distinct(con, "src_ip", src, params)
     # Events without a sensor are a row of their own ("(no sensor)", listed last), so the rows add up to the totals.
     rows = all_rows
     firsts = [r[6] for r in all_rows if r[6] is not None]
     lasts = [r[7] for r in all_rows if r[7] is not None]
     totals = {
         "events": sum(r[1] for r in all_rows), "sessions": sum(r[2] for r in all_rows),
-        "unique_ips": ips[0] if ips else 0, "logins": sum(r[4] for r in all_rows),
+        "unique_ips": ip_groups.get(("", ""), 0), "logins": sum(r[4] for r in all_rows),
         "successes": sum(r[5] for r in all_rows), "first_seen": jsonable(min(firsts)) if firsts else None,
         "last_seen": jsonable(max(lasts)) if lasts else None,
     }  # fmt: skip
@@ -158,11 +161,8 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
         con.execute(f"SELECT sensor, sum(count)::BIGINT FROM {csrc} GROUP BY 1", cparams or None).fetchall()
     )
     dsrc, dparams = source(con, "downloads", f)
-    downloads = dict(
-        con.execute(
-            f"SELECT sensor, count(DISTINCT sha256) FROM {dsrc} WHERE sha256 IS NOT NULL GROUP BY 1", dparams or None
-        ).fetchall()
-    )
+    file_groups = groups.distinct(con, "sha256", dsrc, dparams, per_sensor=True)
+    downloads = {k[1]: n for k, n in file_groups.items() if k[0] == "sensor"}
     per: list[dict[str, Any]] = []
     for key, events, sessions_, ips, logins, successes, first, last in rows:
         name = NO_SENSOR if key is None else key
@@ -187,16 +187,64 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
     return {
         "totals": totals,
         "sensors": listing,
-        "regions": _costed(_group(per, "region"), "region", ("sensors",)),
-        "exposures": _costed(_group(per, "exposure"), "exposure", ("sensors",)),
+        "regions": _costed(_group(per, "region", ip_groups, file_groups), "region", ("sensors",)),
+        "exposures": _costed(_group(per, "exposure", ip_groups, file_groups), "exposure", ("sensors",)),
     }
 
 
-def _group(per: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Sums per region or exposure (unique IPs are summed per sensor: an upper bound, labelled as such in docs)."""
+_UNKNOWN = "(unknown)"
+
+
+class _GroupBy:
+    """SQL that names each event's region and exposure (from the sensor facts), for distinct counts per group."""
+
+    def __init__(self, facts: dict[str, SensorFacts]) -> None:
+        self.exprs: dict[str, tuple[str, list[Any]]] = {}
+        for attr in ("region", "exposure"):
+            by_value: dict[str, list[str]] = {}
+            for name, s in facts.items():
+                v = getattr(s, attr)
+                if v:
+                    by_value.setdefault(v, []).append(name)
+            whens = " ".join(f"WHEN sensor IN {_in(ns)} THEN ?" for ns in by_value.values())
+            args: list[Any] = [a for v, ns in by_value.items() for a in (*ns, v)]
+            self.exprs[attr] = (f"CASE {whens} ELSE '{_UNKNOWN}' END" if whens else f"'{_UNKNOWN}'", args)
+
+    def distinct(
+        self, con: duckdb.DuckDBPyConnection, col: str, src: str, params: list[Any], per_sensor: bool = False
+    ) -> dict[tuple[str, Any], int]:
+        """``count(DISTINCT col)`` per region, per exposure, overall (key ``("", "")``) and, with ``per_sensor``,
+        per sensor: keys ``("region", name)``, ``("exposure", name)``, ``("sensor", name)``."""
+        (reg, rargs), (exp, eargs) = self.exprs["region"], self.exprs["exposure"]
+        sets = "(sensor), (g_region), (g_exposure), ()" if per_sensor else "(g_region), (g_exposure), ()"
+        rows = con.execute(
+            f"""SELECT {"grouping(sensor)" if per_sensor else "1"}, grouping(g_region), grouping(g_exposure),
+            {"sensor" if per_sensor else "NULL"}, g_region, g_exposure,
+            count(DISTINCT hash({col})) FROM (SELECT sensor, {col}, {reg} AS g_region, {exp} AS g_exposure FROM {src}
+            WHERE {col} IS NOT NULL) GROUP BY GROUPING SETS ({sets})""",
+            [*rargs, *eargs, *params] or None,
+        ).fetchall()
+        out: dict[tuple[str, Any], int] = {}
+        for gs, gr, ge, sensor, region, exposure, n in rows:
+            if not gs:
+                out[("sensor", sensor)] = n
+            elif not gr:
+                out[("region", region)] = n
+            elif not ge:
+                out[("exposure", exposure)] = n
+            else:
+                out[("", "")] = n
+        return out
+
+
+def _group(
+    per: list[dict[str, Any]], key: str, ips: dict[tuple[str, Any], int], files: dict[tuple[str, Any], int]
+) -> list[dict[str, Any]]:
+    """Sums per region or exposure; unique IPs and downloads (distinct files) are distinct counts of the group's
+    own (``ips``, ``files``: :meth:`_GroupBy.distinct`), since one IP or file may reach several sensors."""
     out: dict[str, dict[str, Any]] = {}
     for r in per:
-        k = r[key] or "(unknown)"
+        k = r[key] or _UNKNOWN
         g = out.setdefault(
             k, {key: k, "sensors": 0, "hours": 0.0, "cost": 0.0, "_costed": True, **dict.fromkeys(_SENSOR_MEASURES, 0)}
         )
@@ -210,6 +258,7 @@ def _group(per: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
             g["cost"] += r["hourly_cost"] * r["hours"]
     rows = []
     for g in out.values():
+        g["unique_ips"], g["downloads"] = ips.get((key, g[key]), 0), files.get((key, g[key]), 0)
         g["hourly_cost"] = (g["cost"] / g["hours"]) if g["_costed"] and g["hours"] else None
         del g["_costed"], g["cost"]
         rows.append(g)

@@ -4,10 +4,12 @@
 Requests run in FastAPI's thread pool; DuckDB already spreads one query over
 every configured thread, so queries run one at a time under a lock rather
 than on competing connections. Before each query the reader compares the
-lake's file listing with the one its views were built on and rebuilds them
-when an ingest or a compaction committed files, so answers are never stale.
-Answers are cached per lake *version* (that listing): a new commit empties
-the cache instead of aging entries out.
+lake's current snapshot version (:mod:`honeyfarm.lake.snapshot`) with the one
+its views were built on and rebuilds them when a writer committed, so answers
+are never stale, and every view reads one snapshot's files, which stay on disk
+for ``lake.retention_seconds`` after a newer version drops them. Answers are
+cached per lake version: a new commit empties the cache instead of aging
+entries out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from honeyfarm.lake import snapshot
 from honeyfarm.lake.store import Lake
 
 T = TypeVar("T")
@@ -46,13 +49,15 @@ class LakeReader:
         self._memo: dict[Hashable, Any] = {}
 
     def version(self) -> Version:
-        """The names of the committed event, dead-letter, file, scan and rollup files: changes with every commit.
+        """The lake's current snapshot version (one listing of ``_snapshots/``, a few names: cheap enough to run
+        before every request); for a lake no writer of this version has touched yet, the names of its files.
 
-        Names suffice: files are written once under a fresh uuid name and renamed
-        into place, never rewritten (compaction adds a new name too). Listing
-        names without a stat per file keeps this at ~1 ms for a lake of
-        thousands of files (it runs before every request).
+        Names suffice there: files are written once under a fresh uuid name and renamed into place, never
+        rewritten. Listing names without a stat per file keeps this at ~1 ms for thousands of files.
         """
+        v = snapshot.current_version(self.root)
+        if v is not None:
+            return (f"v{v}",)
         out: list[str] = []
         stack = [self.root / top for top in ("events", "dead_letter", "files", "scans", "_rollup")]
         while stack:
@@ -91,7 +96,8 @@ class LakeReader:
             try:
                 result = fn(self._con)
             except duckdb.IOException:
-                # A compaction swapped files between our listing and the read: list again, once.
+                # Only a lake without snapshots (no writer of this version yet) can swap files between our
+                # listing and the read, or a query outliving the retention period: list again, once.
                 time.sleep(0.05)
                 self._version = None
                 self._refresh()
