@@ -436,6 +436,9 @@ def test_fuzz_slowloris_bogus_tls_and_a_flood_leave_it_up(web: Web) -> None:
     for s in flood:
         with contextlib.suppress(OSError):
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    # Held open a moment, so that the sensor has accepted them while they are all open (on an idle machine the
+    # client could otherwise close them before the sensor saw them side by side, and nothing was over the cap).
+    time.sleep(0.5)
     for s in flood:
         s.close()
     time.sleep(1)

@@ -24,6 +24,7 @@ from honeyfarm.collect.files import (
     StagedSource,
 )
 from honeyfarm.formats import Format
+from honeyfarm.lake.legacy import duplicate_rows_sql, legacy_files
 from honeyfarm.schema import DAY_KEY_SQL, KEY_COLUMNS, ROW_KEY_SQL
 from honeyfarm.sql import sql_path, sql_paths
 
@@ -270,7 +271,9 @@ def _dead_id(d: _Dead) -> int:
     return int.from_bytes(h.digest(), "little") >> 1
 
 
-def find_duplicates(con: duckdb.DuckDBPyConnection, existing: list[Path], timeless: bool) -> None:
+def find_duplicates(
+    con: duckdb.DuckDBPyConnection, existing: list[Path], timeless: bool, line_tables: tuple[str, ...] = ()
+) -> None:
     """``CREATE TABLE dropped (_row)``: the rows of ``mapped`` that are events already in ``existing`` (the
     event files of the batch's dates) or earlier in the batch.
 
@@ -307,6 +310,9 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, existing: list[Path], timele
                 f"""SELECT _row FROM suspects_day WHERE _key IN (SELECT {DAY_KEY_SQL} FROM (SELECT {keys} FROM
                 {read}) WHERE extra LIKE '%"time_source"%')"""
             )
+    legacy = legacy_files(existing) if line_tables else []
+    if legacy:  # files written before lake v2: their rows are matched by the old line id too
+        drop.append(duplicate_rows_sql(legacy, list(line_tables)))
     try:
         con.execute("CREATE OR REPLACE TABLE dropped AS " + " UNION ".join(drop))
     finally:

@@ -327,9 +327,11 @@ class Ingestor:
 
     def _map(self, batch: _Batch) -> None:
         selects = []
+        self._line_formats: list[str] = []
         for name, chunks in batch.tables.items():
             table = pa.Table.from_batches(chunks)
             self.con.register(f"lines_{name}", table)
+            self._line_formats.append(name)
             fmt = get_format(name) if self.force is None or self.force.name != name else self.force
             selects.append(f"SELECT '{name}' AS _fmt, * FROM ({fmt.select_sql(f'lines_{name}')})")
         # A timestamp outside the accepted window (a forged record, a sensor's broken clock) makes the
@@ -381,7 +383,8 @@ class Ingestor:
         ).fetchall()]  # fmt: skip
         existing = [f for d in dates for f in self.lake.partition_files("events", str(d))]
         filled = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'filled'").fetchall()[0][0]
-        find_duplicates(con, existing, timeless=bool(filled))  # `filled`: rows given their delivery time
+        lines = tuple(f"lines_{name}" for name in self._line_formats)  # raw lines: pre-v2 files' ids (lake.legacy)
+        find_duplicates(con, existing, timeless=bool(filled), line_tables=lines)  # `filled`: given delivery time
         read = dict(con.execute("SELECT _fmt, count(*) FROM mapped WHERE _reason IS NULL GROUP BY 1").fetchall())
         dups = dict(con.execute(
             "SELECT _fmt, count(*) FROM mapped WHERE _row IN (SELECT _row FROM dropped) GROUP BY 1"

@@ -46,6 +46,7 @@ import duckdb
 from honeyfarm.config import LakeConfig
 from honeyfarm.lake import rollup, snapshot
 from honeyfarm.lake.durable import durable_move
+from honeyfarm.lake.legacy import legacy_files
 from honeyfarm.lake.snapshot import Snapshot
 from honeyfarm.schema import (
     DEAD_LETTER_COLUMNS,
@@ -284,6 +285,10 @@ class Lake:
         out = staged / "compacted" / part / f"part-{uuid.uuid4().hex}.parquet"
         out.parent.mkdir(parents=True, exist_ok=True)
         cols = ", ".join(f'"{c.name}"' for c in TABLES[table])
+        if table == "events" and legacy_files(files):
+            # Rows of files written before lake v2 keep their stored id (NULL for the others): ingest still
+            # recognises those rows by it (honeyfarm.lake.legacy), and the view replaces it for readers.
+            cols = '"ts", "event_id", ' + cols.removeprefix('"ts", ')
         con.execute(
             f"COPY (SELECT {cols} FROM read_parquet({sql_paths(files)}, hive_partitioning=false, "
             f"union_by_name=true) ORDER BY {ORDER[table]}) TO {sql_path(out)} ({self.parquet_options()})"
