@@ -173,8 +173,8 @@ def normalise(raw: bytes, real_dir: str) -> bytes:
     raw = re.sub(rb"\$\d+\r\n" + re.escape(real_dir.encode()) + rb"\r\n", b"$14\r\n/var/lib/redis\r\n", raw)
     raw = re.sub(rb":\d{9,}\r\n", b":<time>\r\n", raw)  # LASTSAVE
     raw = re.sub(rb"id=\d+ addr=\S+ laddr=\S+ fd=\d+", b"id=N addr=A laddr=L fd=F", raw)
-    if b" qbuf=" in raw:  # CLIENT LIST: buffer sizes depend on the input read so far
-        raw = re.sub(rb"(?<=[ -])(qbuf|qbuf-free|argv-mem|tot-mem|obl|age|rbs|rbp)=\d+", rb"\1=N", raw)
+    if b" qbuf=" in raw:  # CLIENT LIST: buffer sizes depend on the input read so far; age and idle on the clock
+        raw = re.sub(rb"(?<=[ -])(qbuf|qbuf-free|argv-mem|tot-mem|obl|age|idle|rbs|rbp)=\d+", rb"\1=N", raw)
         raw = re.sub(rb"\$\d+\r\nid=N", b"$N\r\nid=N", raw)
     raw = re.sub(rb"\+\d+\.\d{6} \[(\d+) [\d.:]+\]", rb"+T [\1 A]", raw)  # MONITOR's feed
     raw = re.sub(rb"\$2\r\nid\r\n:\d+\r\n", b"$2\r\nid\r\n:N\r\n", raw)  # HELLO's client id
