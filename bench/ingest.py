@@ -19,12 +19,9 @@ and the same number of threads:
   panel's latency (median of warm runs, plus the first, cold run) at N and at
   ``--big`` events.
 
-Where honeyfarm's time goes (1M synthetic events, 2 threads, CPU seconds, issue 16, a loaded
-machine): mapping SQL ~5.4 (``json_transform`` of the known keys ~1.7 and materialising its struct,
-building ``extra`` ~1.2 with the key count that proves no key was missed, the Cowrie ``message``
-template ~0.6, checks), dedup ~0.15 (only records whose ``ts`` repeats are hashed), one sorted Parquet
-file per date ~3 (the sort ~1 of it), rollups ~3.4, reading and splitting lines ~1, GeoIP ~0.2. The
-baseline does one parse and one write: ~4 CPU seconds.
+It also prints where honeyfarm's wall time goes, stage by stage (``IngestResult.stages``: mapping,
+GeoIP, dedup, the sorted write, rollups, commit, checkpoints; the rest is reading and splitting
+lines), and how many Cowrie events had their ``message`` kept in ``extra`` (not rebuilt).
 """
 
 from __future__ import annotations
@@ -86,6 +83,31 @@ def column_bytes(files: list[Path]) -> dict[str, int]:
     return {str(k): int(v) for k, v in rows}
 
 
+def print_stages(name: str, stages: list[dict[str, float]], totals: list[float]) -> None:
+    """Wall seconds per ingest stage (``IngestResult.stages``), medians over the runs; the rest is reading,
+    splitting and parsing lines into batches."""
+    keys = sorted({k for s in stages for k in s}, key=lambda k: -statistics.median(s.get(k, 0.0) for s in stages))
+    print(f"\n| [{name}] where ingest's wall time goes (median of {len(stages)} runs) | s | share |")
+    print("|---|---:|---:|")
+    total = statistics.median(totals)
+    for k in keys:
+        v = statistics.median(s.get(k, 0.0) for s in stages)
+        print(f"| {k} | {v:.2f} | {v / total:.0%} |")
+    rest = statistics.median(t - sum(s.values()) for s, t in zip(stages, totals, strict=True))
+    print(f"| reading and splitting lines, batching, the rest | {rest:.2f} | {rest / total:.0%} |")
+
+
+def message_kept(lake: Path) -> tuple[int, int]:
+    """(Cowrie events whose stored ``extra`` still holds ``message``, Cowrie events)."""
+    con = Lake(lake).connect(2)
+    kept, total = con.execute(
+        "SELECT count(*) FILTER (WHERE json_exists(extra, '$.message') AND extra->>'$.message' IS NOT NULL), "
+        "count(*) FROM events_stored WHERE eventid LIKE 'cowrie.%'"
+    ).fetchone() or (0, 0)
+    con.close()
+    return int(kept), int(total)
+
+
 def run_dataset(name: str, args: argparse.Namespace, cfg: Config) -> tuple[Path, dict[str, float]]:
     """Generate ``name``'s file, then alternate baseline and honeyfarm ingest; print and return the figures."""
     out = args.out / name
@@ -99,6 +121,7 @@ def run_dataset(name: str, args: argparse.Namespace, cfg: Config) -> tuple[Path,
     # single runs on a 2-core VM vary by up to 2x (page-cache writeback, noise).
     base_runs: list[float] = []
     ours_runs: list[float] = []
+    stages: list[dict[str, float]] = []
     for _ in range(args.repeat):
         os.sync()
         base_runs.append(baseline(raw, out / "baseline.parquet", args.threads))
@@ -107,6 +130,7 @@ def run_dataset(name: str, args: argparse.Namespace, cfg: Config) -> tuple[Path,
         t = time.perf_counter()
         res = ingest([str(raw)], cfg, lake)
         ours_runs.append(time.perf_counter() - t)
+        stages.append(res.stages)
         assert res.ingested == args.events, res.to_dict()
     base_t = statistics.median(base_runs)
     ours_t = statistics.median(ours_runs)
@@ -133,6 +157,11 @@ def run_dataset(name: str, args: argparse.Namespace, cfg: Config) -> tuple[Path,
                      ("baseline: bare copy's Parquet", base_size), ("raw JSON", size)):  # fmt: skip
         print(f"| {label} | {n / 1e6:.1f} | {n / args.events:.1f} | {n / base_size:.2f} |")
     print(f"| **lake size ratio total / baseline** (target ≤ 1.0) | | | **{total / base_size:.2f}** |")
+    print_stages(name, stages, ours_runs)
+    kept, cowrie = message_kept(lake)
+    if cowrie:
+        print(f"\n[{name}] Cowrie `message` stored in `extra` on {kept:,} of {cowrie:,} Cowrie events "
+              f"({kept / cowrie:.1%}); rebuilt by the view on the others (formats/cowrie_message.py)")  # fmt: skip
     if args.columns:
         ours = column_bytes(Lake(lake).all_files("events"))
         theirs = column_bytes([out / "baseline.parquet"])

@@ -423,7 +423,8 @@ def check_costs(rows: list[dict[str, Any]]) -> None:
 
 def test_sensors_activity_cost_and_per_dollar(client: TestClient) -> None:
     out = get(client, "/api/sensors")
-    assert set(out) == {"totals", "sensors", "regions", "exposures"}
+    assert set(out) == {"totals", "estimated", "sensors", "regions", "exposures"}
+    assert out.pop("estimated") == []  # a small lake: sessions counted exactly (tests/test_estimated_sessions.py)
     # the totals row is the overview panel's "(all)" row (one scan serves the Overview view)
     overview = get(client, "/api/panels/overview")["rows"][0]
     totals = out.pop("totals")
@@ -791,6 +792,7 @@ def test_empty_lake_answers_everything(tmp_path: Path, exists: bool) -> None:
         assert all(t["rows"] == [] for t in get(c, "/api/map").values())
         sensors = get(c, "/api/sensors")
         assert sensors.pop("totals")["events"] == 0
+        assert sensors.pop("estimated") == []
         assert all(t["rows"] == [] for t in sensors.values())
         assert get(c, "/api/sessions")["rows"] == []
         assert get(c, "/api/network/vpc") == get(c, "/api/network/route53") == {"present": False}

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -522,3 +523,17 @@ def test_cli_unknown_format_exits_2(tmp_path: Path) -> None:
     p = cli("ingest", str(src), "--lake", str(tmp_path / "lake"), "--format", "nope", cwd=tmp_path)
     assert p.returncode == 2
     assert not (tmp_path / "lake" / "events").exists()
+
+
+def test_result_times_each_stage_of_the_work(tmp_path: Path) -> None:
+    """bench/ingest.py prints where ingest's time goes from ``IngestResult.stages``: every stage a batch
+    runs through is timed, and the stages fit inside the run's wall time (nothing counted twice)."""
+    (tmp_path / "a.json").write_bytes(jsonl(sample_records(200)))
+    t = time.perf_counter()
+    r = ingest([str(tmp_path / "a.json")], NO_GEO, tmp_path / "lake")
+    wall = time.perf_counter() - t
+    assert r.ingested == 200
+    assert {"map", "geoip", "dedup", "write", "rollups", "commit (fsync, snapshot)", "checkpoints"} <= set(r.stages)
+    assert all(v >= 0 for v in r.stages.values())
+    assert sum(r.stages.values()) <= wall
+    assert "stages" not in r.to_dict()  # timings are not part of the result a caller compares

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,9 +53,21 @@ class IngestResult:
     pending: list[dict[str, Any]] = field(default_factory=list)
     #: Remote-source counters (objects listed/skipped/downloaded, events read); empty for local paths only.
     remote: dict[str, int] = field(default_factory=dict)
+    #: Wall seconds per stage of the work (map, geoip, dedup, write, rollups, ...): bench/ingest.py prints them,
+    #: so where the time goes is measured by the benchmark, not guessed. Not part of :meth:`to_dict`.
+    stages: dict[str, float] = field(default_factory=dict)
 
     def counts(self, fmt: str) -> FormatCounts:
         return self.by_format.setdefault(fmt, FormatCounts())
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the ``with`` block to ``stages[stage]``."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - t
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -82,6 +96,8 @@ class IngestResult:
             mine.dead_letter += c.dead_letter
         for k, v in other.remote.items():
             self.remote[k] = self.remote.get(k, 0) + v
+        for k, t in other.stages.items():
+            self.stages[k] = self.stages.get(k, 0.0) + t
         self.errors = list(other.errors)
         self.pending = list(other.pending)
 

@@ -57,6 +57,13 @@ class LakeConfig(_Strict):
         description="Seconds a file that left the lake (compacted away) is kept for readers still using an "
         "older snapshot, before a writer deletes it.",
     )
+    # Panels (issue 16): an exact distinct count of 14M session keys takes 1.3 s on 2 cores, an estimate 0.12 s.
+    exact_sessions_max_events: Annotated[int, Field(ge=0)] = Field(
+        2_000_000,
+        description="Panels count distinct sessions exactly while the lake holds at most this many events; "
+        "above, they estimate them (HyperLogLog, typically within 2-4%), and the dashboard and reports mark "
+        "those figures with ≈.",
+    )
 
 
 class IngestConfig(_Strict):

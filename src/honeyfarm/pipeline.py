@@ -284,14 +284,19 @@ class Ingestor:
         staged = self.lake.new_staging()
         self.data_committed = False  # for the message if the disk fills from here on
         try:
+            timed = self.result.timed
             if batch.tables:
-                self._map(batch)
-                self._sql_dead(batch)
-                self._enrich()
+                with timed("map"):
+                    self._map(batch)
+                with timed("dead letters"):
+                    self._sql_dead(batch)
+                with timed("geoip"):
+                    self._enrich()
                 self._dedup_and_stage(staged / "events")
-            self._stage_dead(batch, staged / "dead_letter")
+            with timed("dead letters"):
+                self._stage_dead(batch, staged / "dead_letter")
             # One snapshot version: event files, their rollups (built here, from the staged files) and dead letters.
-            self.lake.commit_ingest(con, staged / "events", staged / "dead_letter")
+            self.lake.commit_ingest(con, staged / "events", staged / "dead_letter", self.result.stages)
             self.data_committed = True
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)  # frees a full disk; the batch is read again next run
@@ -311,10 +316,12 @@ class Ingestor:
                 self.checkpoints.update(seg.head, b.end, b.end_lines, b.tail, seg.label or str(seg.path), now)
             elif seg.staged.record is not None:
                 seg.staged.record(b.end, b.end_lines, b.tail)
-        if any(seg.staged is None for seg in batch.segments):
-            self.checkpoints.save()
-        self._complete(batch)
-        self._compact_touched()
+        with self.result.timed("checkpoints"):
+            if any(seg.staged is None for seg in batch.segments):
+                self.checkpoints.save()
+            self._complete(batch)
+        with self.result.timed("compaction"):
+            self._compact_touched()
         shutil.rmtree(staged, ignore_errors=True)
 
     def _complete(self, batch: _Batch) -> None:
@@ -384,7 +391,8 @@ class Ingestor:
         existing = [f for d in dates for f in self.lake.partition_files("events", str(d))]
         filled = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'filled'").fetchall()[0][0]
         lines = tuple(f"lines_{name}" for name in self._line_formats)  # raw lines: pre-v2 files' ids (lake.legacy)
-        find_duplicates(con, existing, timeless=bool(filled), line_tables=lines)  # `filled`: given delivery time
+        with self.result.timed("dedup"):  # `filled`: records given their delivery time
+            find_duplicates(con, existing, timeless=bool(filled), line_tables=lines)
         read = dict(con.execute("SELECT _fmt, count(*) FROM mapped WHERE _reason IS NULL GROUP BY 1").fetchall())
         dups = dict(con.execute(
             "SELECT _fmt, count(*) FROM mapped WHERE _row IN (SELECT _row FROM dropped) GROUP BY 1"
@@ -425,7 +433,7 @@ class Ingestor:
 
         # A day's file smaller than a row group is written by one thread, so
         # several days are written at once (DuckDB releases the GIL).
-        with ThreadPoolExecutor(max_workers=self.cfg.ingest.threads) as pool:
+        with self.result.timed("write"), ThreadPoolExecutor(max_workers=self.cfg.ingest.threads) as pool:
             list(pool.map(write, dates))
         con.execute("DROP TABLE IF EXISTS dropped")
         self._touched = {str(d) for d in dates}

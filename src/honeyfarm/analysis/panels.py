@@ -129,16 +129,53 @@ def _naive_utc(t: dt.datetime) -> dt.datetime:
     return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pa.Table:
-    return con.sql(sql, params=params or None).to_arrow_table()
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any], estimated: tuple[str, ...] = ()) -> pa.Table:
+    """The query's rows; ``estimated``: its columns that :func:`sessions_sql` estimated (when it does)."""
+    t = con.sql(sql, params=params or None).to_arrow_table()
+    return mark_estimated(t, estimated) if estimated and sessions_estimated(con) else t
 
 
-def _rollups_on(con: duckdb.DuckDBPyConnection) -> bool:
+def _flag(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """A boolean DuckDB variable set by :meth:`honeyfarm.lake.store.Lake.create_views` (False when unset)."""
     try:
-        rows = con.execute("SELECT getvariable('honeyfarm_rollups')").fetchall()
+        rows = con.execute(f"SELECT getvariable('{name}')").fetchall()
     except duckdb.Error:
         return False
     return bool(rows and rows[0][0])
+
+
+def sessions_estimated(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether :func:`sessions_sql` estimates on this connection (a lake above ``lake.exact_sessions_max_events``)."""
+    return _flag(con, "honeyfarm_approx_sessions")
+
+
+def sessions_sql(con: duckdb.DuckDBPyConnection, key: str = "session_key") -> str:
+    """Distinct sessions: exact (``count(DISTINCT)``) on small lakes, a HyperLogLog estimate on big ones.
+
+    An exact count must keep every key of the range in a hash table: 1.3 s for the 14M session keys of a
+    100M-event lake on 2 cores, where DuckDB's ``approx_count_distinct`` takes 0.12 s and is typically
+    within 2-4%. Panels that use it name the column in ``_run(..., estimated=...)``, so the API and the
+    report mark it (≈); event, login and IP counts stay exact.
+    """
+    return f"approx_count_distinct({key})" if sessions_estimated(con) else f"count(DISTINCT {key})"
+
+
+def mark_estimated(t: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """``t`` with ``columns`` recorded as estimates in its schema metadata (read by :func:`estimated_columns`)."""
+    meta = dict(t.schema.metadata or {})
+    meta[b"honeyfarm.estimated"] = ",".join(c for c in columns if c in t.column_names).encode()
+    return t.replace_schema_metadata(meta)
+
+
+def estimated_columns(t: pa.Table) -> list[str]:
+    """The columns of a panel's table that are estimates (≈), in column order."""
+    raw = (t.schema.metadata or {}).get(b"honeyfarm.estimated", b"")
+    names = set(raw.decode().split(",")) if raw else set()
+    return [c for c in t.column_names if c in names]
+
+
+def _rollups_on(con: duckdb.DuckDBPyConnection) -> bool:
+    return _flag(con, "honeyfarm_rollups")
 
 
 def source(con: duckdb.DuckDBPyConnection, name: str, f: Filters) -> tuple[str, list[Any]]:
@@ -192,7 +229,7 @@ def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     sql = f"""
     WITH s AS (SELECT * FROM {src}),
     per AS (SELECT coalesce(sensor, '{NO_SENSOR}') AS sensor, sum(events)::BIGINT AS events,
-                   count(DISTINCT session_key) AS sessions,
+                   {sessions_sql(con)} AS sessions,
                    {UNIQUE_IPS} AS unique_ips, min(first_seen) AS first_seen, max(last_seen) AS last_seen
             FROM s GROUP BY sensor)
     SELECT '(all)' AS sensor, coalesce(sum(events), 0)::BIGINT AS events,
@@ -202,13 +239,21 @@ def overview(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 100) -> pa
     UNION ALL
     (SELECT *, 1 AS _o FROM per ORDER BY events DESC, sensor LIMIT {int(limit)})
     ORDER BY _o, events DESC, sensor"""
-    return _run(con, sql, params).drop(["_o"])
+    return _run(con, sql, params, ("sessions",)).drop(["_o"])
 
 
-def _top(con: duckdb.DuckDBPyConnection, f: Filters, rollup: str, select: str, group: str, limit: int) -> pa.Table:
+def _top(
+    con: duckdb.DuckDBPyConnection,
+    f: Filters,
+    rollup: str,
+    select: str,
+    group: str,
+    limit: int,
+    estimated: tuple[str, ...] = (),
+) -> pa.Table:
     src, params = source(con, rollup, f)
     sql = f"SELECT {select} FROM {src} GROUP BY {group} ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
-    return _run(con, sql, params)
+    return _run(con, sql, params, estimated)
 
 
 def top_usernames(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
@@ -238,8 +283,8 @@ def top_credentials(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10)
 def top_commands(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Command lines entered most, with how many sessions and source IPs sent them."""
     return _top(
-        con, f, "commands", "command, sum(count)::BIGINT AS count, count(DISTINCT session_key) AS sessions, "
-        f"{UNIQUE_IPS} AS unique_ips", "command", limit,
+        con, f, "commands", f"command, sum(count)::BIGINT AS count, {sessions_sql(con)} AS sessions, "
+        f"{UNIQUE_IPS} AS unique_ips", "command", limit, ("sessions",),
     )  # fmt: skip
 
 
@@ -267,14 +312,16 @@ def top_asns(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.
 def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """Source addresses by events, with location, AS, activity span and whether the address is internal."""
     src, params = source(con, "sessions", f)
-    sql = f"""WITH s AS (SELECT * FROM {src} WHERE src_ip IS NOT NULL),
-    top AS (SELECT src_ip, sum(events)::BIGINT AS events FROM s GROUP BY src_ip
-            ORDER BY events DESC, src_ip LIMIT {int(limit)})
-    SELECT s.src_ip AS ip, any_value(top.events) AS events, count(DISTINCT session_key) AS sessions,
-    any_value(src_country) AS country, any_value(src_asn) AS asn, any_value(src_as_org) AS organisation,
-    min(first_seen) AS first_seen, max(last_seen) AS last_seen, {INTERNAL.replace("src_ip", "s.src_ip")} AS internal
-    FROM s JOIN top USING (src_ip) GROUP BY s.src_ip ORDER BY events DESC, ip"""
-    return _run(con, sql, params)
+    # One pass over the rollup rows: grouping every address is cheaper than finding the top ones and joining
+    # back to their rows (1.0 -> 0.55 s on a 100M-event lake), and `internal` is computed for the page only.
+    sql = f"""SELECT src_ip AS ip, events, sessions, country, asn, organisation, first_seen, last_seen,
+    {INTERNAL} AS internal
+    FROM (SELECT src_ip, sum(events)::BIGINT AS events, {sessions_sql(con)} AS sessions,
+          any_value(src_country) AS country, any_value(src_asn) AS asn, any_value(src_as_org) AS organisation,
+          min(first_seen) AS first_seen, max(last_seen) AS last_seen
+          FROM {src} WHERE src_ip IS NOT NULL GROUP BY src_ip ORDER BY events DESC, src_ip LIMIT {int(limit)})
+    ORDER BY events DESC, ip"""
+    return _run(con, sql, params, ("sessions",))
 
 
 def timeline(
@@ -308,10 +355,10 @@ def timeline(
 def client_versions(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """SSH client banners (the version strings of SSH events) by sessions and unique source IPs."""
     src, params = source(con, "clients", f)
-    sql = f"""SELECT client_version, count(DISTINCT session_key) AS sessions, {UNIQUE_IPS} AS unique_ips
+    sql = f"""SELECT client_version, {sessions_sql(con)} AS sessions, {UNIQUE_IPS} AS unique_ips
     FROM {src} WHERE kind = 'ssh' GROUP BY client_version
     ORDER BY sessions DESC, client_version LIMIT {int(limit)}"""
-    return _run(con, sql, params)
+    return _run(con, sql, params, ("sessions",))
 
 
 def http_user_agents(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
@@ -327,6 +374,14 @@ def http_user_agents(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10
 def hassh(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.Table:
     """HASSH client fingerprints, with the client banner most often seen in the same sessions."""
     src, params = source(con, "sessions", f)
+    if sessions_estimated(con):
+        # Grouping every session first (to give each its fingerprint and banner) is what takes the time on a
+        # big lake; estimated, a fingerprint's sessions are counted over the session-hours that carry it, and
+        # its banner is the one most often on those same rows (Cowrie logs both in a session's first second).
+        sql = f"""SELECT hassh, {sessions_sql(con)} AS sessions, {UNIQUE_IPS} AS unique_ips,
+        mode(client_version) AS client_version FROM {src} WHERE hassh IS NOT NULL GROUP BY hassh
+        ORDER BY sessions DESC, hassh LIMIT {int(limit)}"""
+        return _run(con, sql, params, ("sessions",))
     sql = f"""
     WITH s AS (
       SELECT session_key, any_value(hassh) FILTER (WHERE hassh IS NOT NULL) AS hassh,

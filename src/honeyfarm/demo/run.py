@@ -177,10 +177,12 @@ def run_demo(
         from honeyfarm.views.web.server import Background, ServeError
 
         try:
-            dashboard = Background(lake_root, cfg.serve, cfg.fleet, cfg.ingest.window())
+            dashboard = Background(lake_root, cfg.serve, cfg.fleet, cfg.ingest.window(), cfg.lake)
             url = dashboard.start()
         except ServeError:  # the port is taken: any free one will do for a demo
-            dashboard = Background(lake_root, cfg.serve.model_copy(update={"port": 0}), cfg.fleet, cfg.ingest.window())
+            dashboard = Background(
+                lake_root, cfg.serve.model_copy(update={"port": 0}), cfg.fleet, cfg.ingest.window(), cfg.lake
+            )
             url = dashboard.start()
         out.print(Text(f"\nDashboard: {url}", style="bold cyan"), Text("  (the live feed shows what lands next)"))
         if live:  # the live traps are attacked from 127.0.0.1, which the views leave out by default

@@ -36,6 +36,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -230,7 +231,9 @@ class Lake:
             moved.append(dst)
         return moved
 
-    def commit_ingest(self, con: duckdb.DuckDBPyConnection, events: Path, dead: Path) -> None:
+    def commit_ingest(
+        self, con: duckdb.DuckDBPyConnection, events: Path, dead: Path, stages: dict[str, float] | None = None
+    ) -> None:
         """Commit an ingest batch as one version: event files (at most one per date), their rollups, dead letters.
 
         A date whose partition reaches ``lake.compact_min_files`` with the new file
@@ -250,16 +253,23 @@ class Lake:
             for f in ev:
                 existing = self.partition_files("events", f.parent.name.split("=", 1)[1])
                 if existing and len(existing) + 1 >= max(self.cfg.compact_min_files, 2):
+                    t = time.perf_counter()
                     new.append(self._rewrite(con, "events", [*existing, f], events.parent, f.parent.name))
                     remove += existing + self._rollups_of(existing)
+                    _add_time(stages, "compaction", t)
                 else:
                     new.append(f)
+            t = time.perf_counter()
             built = rollup.build(con, self.root, new, self.parquet_options(), events.parent / "_rollup")
+            _add_time(stages, "rollups", t)
+        t = time.perf_counter()
+        if ev:
             add.update(self._move_rollups(built))
             add["events"] = self.move_in(new, "events")
         if dl:
             add["dead_letter"] = self.move_in(dl, "dead_letter")
         self.commit("ingest+compact" if remove else "ingest", add, remove)
+        _add_time(stages, "commit (fsync, snapshot)", t)
 
     def _move_rollups(self, built: list[tuple[Path, Path]]) -> dict[str, list[Path]]:
         add: dict[str, list[Path]] = {}
@@ -423,6 +433,16 @@ class Lake:
                     con.execute(f"CREATE OR REPLACE VIEW events_stored AS {empty}")
                     empty = f"SELECT *, NULL::DATE AS date FROM ({events_view_sql('_empty_events', with_date=False)})"
                 con.execute(f"CREATE OR REPLACE VIEW {table} AS {empty}")
+        # Distinct sessions: exact on small lakes, estimated on big ones (honeyfarm.analysis.panels.sessions_sql).
+        # The count comes from the Parquet footers (cached), not from reading the events.
+        [(events,)] = con.execute("SELECT count(*) FROM events_stored").fetchall()
+        approx = "true" if events > self.cfg.exact_sessions_max_events else "false"
+        con.execute(f"SET VARIABLE honeyfarm_approx_sessions = {approx}")
+
+
+def _add_time(stages: dict[str, float] | None, stage: str, since: float) -> None:
+    if stages is not None:
+        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - since
 
 
 def _read(files: list[Path]) -> str:

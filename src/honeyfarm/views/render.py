@@ -29,6 +29,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from honeyfarm.analysis.panels import estimated_columns
+
 _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Invisible or reordering characters: controls (Cc), format characters (Cf: bidi
 # embeddings/overrides/isolates, LRM/RLM/ALM, zero-width space and joiners, BOM,
@@ -149,14 +151,17 @@ def print_table(table: pa.Table, console: Console, title: str | None = None) -> 
     console that is not a terminal a width of its own (``honeyfarm.cli_common.stdout``
     does), or IP addresses and hashes fold at rich's default of 80 columns.
     """
-    t = Table(title=Text(title) if title else None, title_justify="left", header_style="bold")
+    estimated = set(estimated_columns(table))
+    caption = Text("≈ estimated (HyperLogLog, typically within 2-4%)", style="dim") if estimated else None
+    t = Table(title=Text(title) if title else None, title_justify="left", header_style="bold", caption=caption)
     records = table.to_pylist()
     grouped: list[bool] = []
     for name in table.column_names:
         kind = table.schema.field(name).type
         numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
         grouped.append(_IDENTIFIER.search(name.lower()) is None)
-        t.add_column(Text(escape_terminal(name)), justify="right" if numeric else "left", overflow="fold")
+        label = escape_terminal(name) + (" ≈" if name in estimated else "")
+        t.add_column(Text(label), justify="right" if numeric else "left", overflow="fold")
     for rec in records:
         t.add_row(*[_cell(rec[n], g) for n, g in zip(table.column_names, grouped, strict=True)])
     if table.num_rows == 0:

@@ -29,6 +29,7 @@ from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from honeyfarm.config import LakeConfig
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.views.web.api import router
 from honeyfarm.views.web.explore_api import router as explore_router
@@ -173,7 +174,11 @@ def _version() -> str:
 
 
 def create_app(
-    lake_root: Path, cfg: ServeConfig | None = None, fleet: FleetConfig | None = None, window: TimeWindow | None = None
+    lake_root: Path,
+    cfg: ServeConfig | None = None,
+    fleet: FleetConfig | None = None,
+    window: TimeWindow | None = None,
+    lake_cfg: LakeConfig | None = None,
 ) -> Any:
     """The dashboard as an ASGI app (FastAPI wrapped in :class:`Guard`).
 
@@ -182,7 +187,7 @@ def create_app(
     """
     cfg = cfg or ServeConfig()
     window = window or TimeWindow()
-    reader = LakeReader(lake_root, cfg.threads, cfg.memory_limit, cfg.cache_entries)
+    reader = LakeReader(lake_root, cfg.threads, cfg.memory_limit, cfg.cache_entries, lake_cfg)
     live = LiveFeed(reader, cfg.live_interval_seconds, window)
 
     @asynccontextmanager

@@ -18,7 +18,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import NO_SENSOR, UNIQUE_IPS, Filters, source
+from honeyfarm.analysis.panels import (
+    NO_SENSOR,
+    UNIQUE_IPS,
+    Filters,
+    estimated_columns,
+    sessions_estimated,
+    sessions_sql,
+    source,
+)
 from honeyfarm.timewindow import shift
 from honeyfarm.views.web.catalog import SensorFacts, notes
 
@@ -55,7 +63,11 @@ def table(columns: list[str], rows: list[tuple[Any, ...]] | list[list[Any]], lim
 def arrow_table(t: pa.Table, limit: int = 0, offset: int = 0) -> Table:
     cols = t.column_names
     rows = [tuple(r[c] for c in cols) for r in t.to_pylist()]
-    return table(cols, rows[offset:], limit, offset)
+    out = table(cols, rows[offset:], limit, offset)
+    estimated = estimated_columns(t)
+    if estimated:  # columns whose values are estimates (≈): the UI marks their headers
+        out["estimated"] = estimated
+    return out
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -137,7 +149,7 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
     # sessions and logins are sums over sensors; only unique IPs need a distinct count of their own.
     _, all_rows = _fetch(
         con,
-        f"""SELECT sensor, sum(events)::BIGINT, count(DISTINCT session_key), {UNIQUE_IPS},
+        f"""SELECT sensor, sum(events)::BIGINT, {sessions_sql(con)}, {UNIQUE_IPS},
         sum(logins)::BIGINT, sum(successes)::BIGINT, min(first_seen), max(last_seen)
         FROM {src} GROUP BY sensor""",
         params,
@@ -186,6 +198,7 @@ def sensors(con: duckdb.DuckDBPyConnection, f: Filters, facts: dict[str, SensorF
     listing["notes"] = notes([r["sensor"] for r in per], facts, no_sensor)
     return {
         "totals": totals,
+        "estimated": ["sessions"] if sessions_estimated(con) else [],  # ≈ in the UI (panels.sessions_sql)
         "sensors": listing,
         "regions": _costed(_group(per, "region", ip_groups, file_groups), "region", ("sensors",)),
         "exposures": _costed(_group(per, "exposure", ip_groups, file_groups), "exposure", ("sensors",)),

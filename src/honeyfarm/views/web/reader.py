@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from honeyfarm.config import LakeConfig
 from honeyfarm.lake import snapshot
 from honeyfarm.lake.store import Lake
 
@@ -33,8 +34,15 @@ Version = tuple[str, ...]
 
 
 class LakeReader:
-    def __init__(self, root: Path, threads: int = 2, memory_limit: str | None = "2GB", cache_entries: int = 256):
-        self.lake = Lake(root)
+    def __init__(
+        self,
+        root: Path,
+        threads: int = 2,
+        memory_limit: str | None = "2GB",
+        cache_entries: int = 256,
+        lake_cfg: LakeConfig | None = None,
+    ):
+        self.lake = Lake(root, lake_cfg)
         self.root = root
         self._lock = threading.Lock()
         self._con = duckdb.connect(config={"threads": threads})

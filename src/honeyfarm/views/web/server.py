@@ -12,7 +12,7 @@ from pathlib import Path
 import uvicorn
 from pydantic import ValidationError
 
-from honeyfarm.config import Config
+from honeyfarm.config import Config, LakeConfig
 from honeyfarm.timewindow import TimeWindow
 from honeyfarm.validation import describe
 from honeyfarm.views.web.app import assets_built, create_app
@@ -48,12 +48,16 @@ def check_tls(cfg: ServeConfig) -> str | None:
 
 
 def _server(
-    lake_root: Path, cfg: ServeConfig, fleet: FleetConfig | None, window: TimeWindow | None = None
+    lake_root: Path,
+    cfg: ServeConfig,
+    fleet: FleetConfig | None,
+    window: TimeWindow | None = None,
+    lake_cfg: LakeConfig | None = None,
 ) -> uvicorn.Server:
     problem = check_bind(cfg) or check_tls(cfg)
     if problem:
         raise ServeError(problem)
-    app = create_app(lake_root, cfg, fleet, window)
+    app = create_app(lake_root, cfg, fleet, window, lake_cfg)
     ucfg = uvicorn.Config(
         app,
         host=cfg.host,
@@ -82,9 +86,10 @@ def serve(
     fleet: FleetConfig | None = None,
     on_ready: Callable[[str], None] | None = None,
     window: TimeWindow | None = None,
+    lake_cfg: LakeConfig | None = None,
 ) -> None:
     """Serve until interrupted (SIGINT/SIGTERM)."""
-    server = _server(lake_root, cfg, fleet, window)
+    server = _server(lake_root, cfg, fleet, window, lake_cfg)
     if on_ready:
         _notify_when_started(server, cfg, on_ready)
     server.run()
@@ -114,7 +119,7 @@ def run_cli(
         say(f"honeyfarm dashboard: {url}  (lake {root}; {auth}; Ctrl-C to stop)")
 
     try:
-        serve(root, scfg, cfg.fleet, ready, cfg.ingest.window())
+        serve(root, scfg, cfg.fleet, ready, cfg.ingest.window(), cfg.lake)
     except ServeError as exc:
         say(str(exc))
         return 2
@@ -139,10 +144,15 @@ class Background:
     """The dashboard in a daemon thread, for ``honeyfarm demo``; :meth:`stop` shuts it down."""
 
     def __init__(
-        self, lake_root: Path, cfg: ServeConfig, fleet: FleetConfig | None = None, window: TimeWindow | None = None
+        self,
+        lake_root: Path,
+        cfg: ServeConfig,
+        fleet: FleetConfig | None = None,
+        window: TimeWindow | None = None,
+        lake_cfg: LakeConfig | None = None,
     ) -> None:
         self.cfg = cfg
-        self.server = _server(lake_root, cfg, fleet, window)
+        self.server = _server(lake_root, cfg, fleet, window, lake_cfg)
         self.thread = threading.Thread(target=self.server.run, name="honeyfarm-dashboard", daemon=True)
 
     def start(self, timeout: float = 30.0) -> str:

@@ -106,20 +106,21 @@ function cell(col, row) {
   return td;
 }
 
+/** What a ≈ mark means (a header's or a counter's title). */
+export const ESTIMATED = 'Estimated: distinct sessions are counted approximately (HyperLogLog, typically within 2–4%) on a lake this big';
+
 /**
  * A <table data-table=name>. columns: [{key, label, kind, pick, ...}]; rows: objects. onRow(row) makes rows
  * clickable (those for which opts.canOpen(row), when given, is true).
  */
 export function table(name, columns, rows, opts = {}) {
-  const thead = h(
-    'thead',
-    null,
-    h(
-      'tr',
-      null,
-      columns.map((c) => h('th', { class: NUMERIC.has(c.kind) ? 'num' : null, scope: 'col', title: c.title || null }, c.label || c.key)),
-    ),
-  );
+  // opts.estimated: keys of columns the server estimated (HyperLogLog distinct counts on a big lake): marked ≈.
+  const est = new Set(opts.estimated || []);
+  const head = (c) =>
+    est.has(c.key)
+      ? h('th', { class: NUMERIC.has(c.kind) ? 'num' : null, scope: 'col', 'data-estimated': '', title: ESTIMATED }, `≈ ${c.label || c.key}`)
+      : h('th', { class: NUMERIC.has(c.kind) ? 'num' : null, scope: 'col', title: c.title || null }, c.label || c.key);
+  const thead = h('thead', null, h('tr', null, columns.map(head)));
   const tbody = h('tbody');
   for (const row of rows) {
     const tr = h('tr', null, columns.map((c) => cell(c, row)));
@@ -170,7 +171,7 @@ export function pagedTable(name, columns, fetchPage, opts = {}) {
       state.rows = rows;
       state.answer = ans;
       clear(body);
-      body.appendChild(table(name, columns, rows, opts));
+      body.appendChild(table(name, columns, rows, { ...opts, estimated: ans.estimated }));
       const first = rows.length ? offset + 1 : 0;
       info.textContent = rows.length ? `${fmtInt(first)}–${fmtInt(offset + rows.length)}${ans.has_more ? '' : ` of ${fmtInt(offset + rows.length)}`}` : '';
       prev.disabled = offset === 0;

@@ -4,6 +4,7 @@
 import { getJSON, withParams } from '../api.js';
 import { timeSeries } from '../charts.js';
 import { fmtInt, h } from '../dom.js';
+import { ESTIMATED } from '../table.js';
 
 export function panel(ctx, name, extra, signal) {
   return getJSON(`panels/${name}`, withParams(ctx.api, extra), signal);
@@ -32,9 +33,14 @@ export function counters(items) {
     'div',
     { class: 'counters' },
     items.map((it) => {
-      const v = h('div', { class: 'counter-v' }, it.text !== undefined ? it.text : fmtInt(it.value));
+      const text = it.text !== undefined ? it.text : fmtInt(it.value);
+      const v = h('div', { class: 'counter-v' }, it.estimated ? `≈ ${text}` : text); // an estimate (table.js ESTIMATED)
       const c = h('div', { class: `counter ${it.class || ''}`.trim() }, h('div', { class: 'counter-k' }, it.label), v, it.sub ? h('div', { class: 'counter-s' }, it.sub) : null);
       c.dataset.counter = it.key;
+      if (it.estimated) {
+        c.dataset.estimated = '';
+        c.title = ESTIMATED;
+      }
       if (it.value !== undefined) c.dataset.value = String(it.value ?? '');
       return c;
     }),

@@ -88,7 +88,7 @@ export default {
           countersEl,
           counters([
             { key: 'events', label: 'Events', value: all.events, class: 'accent' },
-            { key: 'sessions', label: 'Sessions', value: all.sessions },
+            { key: 'sessions', label: 'Sessions', value: all.sessions, estimated: (sens.estimated || []).includes('sessions') },
             { key: 'unique_ips', label: 'Unique source IPs', value: all.unique_ips },
             { key: 'sensors', label: 'Active sensors', value: perSensor.filter((r) => r.sensor !== null && r.sensor !== undefined && r.sensor !== '(no sensor)').length },
             { key: 'first_seen', label: 'First event', text: fmtTs(all.first_seen), class: 'time' },
@@ -111,7 +111,7 @@ export default {
         if (merged.some((r) => r.exposure)) {
           sensorCols.splice(2, 0, { key: 'exposure', label: 'Exposure', pick: (r) => ctx.addFilter('exposure', r.exposure) });
         }
-        replace(sensorsEl, table('overview-sensors', sensorCols, merged));
+        replace(sensorsEl, table('overview-sensors', sensorCols, merged, { estimated: sens.estimated }));
         replace(
           regionsEl,
           table(
@@ -129,6 +129,7 @@ export default {
               { key: 'events_per_dollar', label: 'Events / $', kind: 'int' },
             ],
             rowsOf(sens.regions),
+            { estimated: sens.estimated },
           ),
         );
 

@@ -123,11 +123,11 @@ export default {
           { key: 'exposure', label: 'Exposure', pick: (r) => ctx.addFilter('exposure', r.exposure) },
         ];
         const sensorCols = [...sensorFirst, ...cols(null).slice(1)];
-        replace(sensorsEl, table('sensors', sensorCols, sensors));
+        replace(sensorsEl, table('sensors', sensorCols, sensors, { estimated: ans.estimated }));
         const named = sensors.filter((r) => r.sensor !== '(no sensor)').length;
         replace(notesEl, sensorNotes(ans.sensors.notes, named));
-        replace(regionsEl, table('sensor-regions', cols({ key: 'region', label: 'Region', pick: (r) => ctx.addFilter('region', r.region) }).filter((c) => c.key !== 'hourly_cost'), regions));
-        replace(exposuresEl, table('sensor-exposures', cols({ key: 'exposure', label: 'Exposure', pick: (r) => ctx.addFilter('exposure', r.exposure) }).filter((c) => c.key !== 'hourly_cost'), exposures));
+        replace(regionsEl, table('sensor-regions', cols({ key: 'region', label: 'Region', pick: (r) => ctx.addFilter('region', r.region) }).filter((c) => c.key !== 'hourly_cost'), regions, { estimated: ans.estimated }));
+        replace(exposuresEl, table('sensor-exposures', cols({ key: 'exposure', label: 'Exposure', pick: (r) => ctx.addFilter('exposure', r.exposure) }).filter((c) => c.key !== 'hourly_cost'), exposures, { estimated: ans.estimated }));
         const regionChart = chartBox('events-per-dollar-region', 'h-260');
         const exposureChart = chartBox('downloads-per-dollar-exposure', 'h-260');
         replace(regionSlot, regionChart);
