@@ -82,6 +82,7 @@ from fastapi.testclient import TestClient
 from honeyfarm.analysis.panels import PANELS, Filters
 from honeyfarm.config import Config, IngestConfig
 from honeyfarm.demo.synthetic import write_cowrie_log
+from honeyfarm.lake.legacy import legacy_files
 from honeyfarm.lake.rollup import ROLLUPS, fingerprint
 from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
@@ -158,7 +159,13 @@ def build_lake(root: Path, events: int, days: float, rebuild: bool, dataset: str
     if marker.exists() and not rebuild:
         info = json.loads(marker.read_text())
         info.pop("rollups_rebuilt_s", None)
-        if info.get("events") == events and info.get("days") == days and info.get("dataset", "cowrie") == dataset:
+        # A lake written before lake v2 (stored event ids, time-sorted files) would measure the old file format:
+        # it is built again (a reused 10M lake once did this silently).
+        old_format = bool(legacy_files(Lake(root).all_files("events")))
+        if old_format:
+            log(f"{root} holds event files written before lake v2: building it again")
+        same = info.get("events") == events and info.get("days") == days and info.get("dataset", "cowrie") == dataset
+        if same and not old_format:
             info["reused"] = True
             if info.get("rollups") != rollups_fingerprint():
                 log(f"rollup definitions changed since {root} was built: rebuilding its rollups")
