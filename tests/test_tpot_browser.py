@@ -94,8 +94,11 @@ def test_credentials_search_and_drill_down_lead_to_ips_and_sessions(browser_page
     page.locator("[data-cred-search]").fill("%")
     page.locator("[data-cred-search]").press("Enter")
     page.wait_for_function("() => location.hash.includes('q=%25')")
-    _ready(page, "credentials")
+    # The hash changes before the view's reload starts: `_ready` can still see the previous load's mark (a
+    # clean-clone CI run once counted 0 rows here), so wait for the search's own table.
     hits = page.locator("table[data-table='credential-search'] tbody tr")
+    hits.first.wait_for(timeout=20_000)
+    _ready(page, "credentials")
     assert hits.count() == 1
     text = hits.first.inner_text()
     assert HOSTILE_USER in text and HOSTILE_PASS in text
