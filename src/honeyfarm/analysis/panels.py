@@ -313,7 +313,7 @@ def top_ips(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 10) -> pa.T
     """Source addresses by events, with location, AS, activity span and whether the address is internal."""
     src, params = source(con, "sessions", f)
     # One pass over the rollup rows: grouping every address is cheaper than finding the top ones and joining
-    # back to their rows (1.0 -> 0.55 s on a 100M-event lake), and `internal` is computed for the page only.
+    # back to their rows (0.55 s instead of 1.0 s on a 100M-event lake), and `internal` is computed for the page only.
     sql = f"""SELECT src_ip AS ip, events, sessions, country, asn, organisation, first_seen, last_seen,
     {INTERNAL} AS internal
     FROM (SELECT src_ip, sum(events)::BIGINT AS events, {sessions_sql(con)} AS sessions,
