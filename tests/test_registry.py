@@ -17,6 +17,7 @@ import honeyfarm
 from honeyfarm.config import Config
 from honeyfarm.eventids import EVENT_IDS, HONEYPOTS, describe, honeypot_of
 from honeyfarm.formats import FORMATS, registry
+from honeyfarm.lake.rollup import ROLLUPS
 from honeyfarm.lake.store import Lake
 from honeyfarm.pipeline import ingest
 from honeyfarm.schema import DEAD_LETTER_COLUMNS, EVENT_COLUMNS, FILE_COLUMNS, SCAN_COLUMNS, Column
@@ -203,6 +204,13 @@ def test_docs_schema_documents_every_column_with_its_type(heading: str, columns:
         assert row[2].strip("`"), f"{c.name}: no ECS field documented"
         assert row[3], f"{c.name}: no meaning documented"
     assert [r[0] for r in rows] == [c.name for c in columns], "docs/schema.md lists the columns in another order"
+
+
+def test_docs_schema_lists_every_rollup() -> None:
+    """The hourly rollups table of docs/schema.md names each rollup of honeyfarm.lake.rollup.ROLLUPS, once."""
+    rows = table_rows(section((DOCS / "schema.md").read_text(encoding="utf-8"), "Hourly rollups"))
+    documented = [r[0].strip("`") for r in rows]
+    assert sorted(documented) == sorted(ROLLUPS), f"docs/schema.md rollups {documented} vs {sorted(ROLLUPS)}"
 
 
 ATHENA_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "INTEGER": "int", "DOUBLE": "double", "TIMESTAMP": "timestamp"}

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from honeyfarm.analysis.overview import OVERVIEW_PANELS
+from honeyfarm.analysis.overview import OVERVIEW_PANELS, dst_ports
 from honeyfarm.analysis.panels import CLIENT_PANELS, PANELS, Filters
 from honeyfarm.analysis.services import SERVICE_PANELS
 from honeyfarm.analysis.suricata import SURICATA_PANELS
@@ -78,6 +78,7 @@ def _all(con: duckdb.DuckDBPyConnection, f: Filters) -> dict[str, Any]:
              "inner": SensorFacts("inner", region="eu", exposure="domain")}  # fmt: skip
     out["sensors-view"] = queries.sensors(con, f, facts)
     out["map"] = queries.world_map(con, f, facts)
+    out["ports"] = dst_ports(con, f, limit=100)
     return out
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.analysis.panels import Filters, Panel, source
+from honeyfarm.analysis.panels import UNIQUE_IPS, Filters, Panel, source
 from honeyfarm.analysis.rollup_sql import SERVICE_TRAPS
-from honeyfarm.lake.rollup import LOGIN, SUCCESS, TRAP_HONEYPOTS
+from honeyfarm.lake.rollup import LOGIN, SUCCESS, TRAP_HONEYPOTS, TYPE_SQL
 
 #: Honeypot types whose logs honeyfarm parses, with the kind the Overview groups them by.
 HONEYPOT_KINDS: dict[str, str] = {
@@ -40,12 +40,6 @@ HONEYPOT_KINDS: dict[str, str] = {
     **{t: "trap" for t in (*TRAP_HONEYPOTS, *SERVICE_TRAPS)},
 }
 
-#: The type of an event, from its eventid: ``aws.vpcflow.*`` → ``vpcflow``, ``aws.route53*`` → ``route53``,
-#: else the eventid's first part.
-TYPE_SQL = (
-    "CASE WHEN eventid LIKE 'aws.vpcflow.%' THEN 'vpcflow' WHEN eventid LIKE 'aws.route53%' THEN 'route53' "
-    "ELSE split_part(eventid, '.', 1) END"
-)
 
 MAX_PORTS = 100
 MAX_SEARCH = 200  # characters of a credential search: enough for any real password, bounded work per row
@@ -80,16 +74,19 @@ def dst_ports(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 15) -> di
 
     Only events that carry a destination port count (a Cowrie session's connect event does, its later
     events do not; every Suricata, Dionaea and VPC Flow record does): ``without_port`` counts the rest,
-    so ``sum(rows) + without_port == events``. Reads the events (no rollup has ports), pruned by date.
+    so ``sum(rows) + without_port == events``. Ports come from the ``ports`` rollup, the total from the
+    ``eventids`` rollup (both computed from the events by the same SELECTs when the rollups cannot answer).
     """
     limit = max(1, min(int(limit), MAX_PORTS))
-    where, params = f.where()
-    # One scan: every port's row (at most 65,536) and the events without one (the NULL group); ranked here.
-    sql = f"""SELECT dst_port AS port, count(*)::BIGINT AS events, count(DISTINCT src_ip) AS unique_ips,
-    string_agg(DISTINCT {TYPE_SQL}, ',' ORDER BY {TYPE_SQL}) AS honeypots FROM events {where} GROUP BY 1"""
+    src, params = source(con, "ports", f)
+    # Every port's row (at most 65,536), ranked here.
+    sql = f"""SELECT dst_port AS port, sum(events)::BIGINT AS events, {UNIQUE_IPS} AS unique_ips,
+    string_agg(DISTINCT type, ',' ORDER BY type) AS honeypots FROM {src} GROUP BY 1"""
+    esrc, eparams = source(con, "eventids", f)
+    [(total,)] = con.execute(f"SELECT coalesce(sum(events), 0)::BIGINT FROM {esrc}", eparams or None).fetchall()
     found = con.execute(sql, params or None).fetchall()
-    without = sum(r[1] for r in found if r[0] is None)
-    ranked = sorted((r for r in found if r[0] is not None), key=lambda r: (-r[1], r[0]))
+    ranked = sorted(found, key=lambda r: (-r[1], r[0]))
+    without = total - sum(r[1] for r in ranked)
     rows: list[list[Any]] = [[str(port), port, n, ips, hp] for port, n, ips, hp in ranked[:limit]]
     rest = ranked[limit:]
     if rest:
@@ -97,7 +94,7 @@ def dst_ports(con: duckdb.DuckDBPyConnection, f: Filters, limit: int = 15) -> di
     return {
         "columns": ["label", "port", "events", "unique_ips", "honeypots"],
         "rows": rows,
-        "events": without + sum(r[1] for r in ranked),
+        "events": total,
         "without_port": without,
         "ports_shown": min(limit, len(ranked)),
         "has_more": False,

@@ -37,6 +37,7 @@ parses before the damage; the rest is reported, never a crash.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import hashlib
 import json
 import re
@@ -337,29 +338,32 @@ def ingest_file(path: Path, name: str, root: Path, cap: int, result: Any) -> lis
     return got.problems
 
 
-def lake_links(con: Any, session: str, sensor: str | None = None) -> list[tuple[str | None, str | None]]:
+def lake_links(
+    con: Any, session: str, sensor: str | None = None, span: tuple[dt.datetime, dt.datetime] | None = None
+) -> list[tuple[str | None, str | None]]:
     """``(ttylog, shasum)`` of the session's ``cowrie.log.open``/``.closed`` events (a DuckDB connection with the
-    lake's views); ``sensor`` narrows to one sensor ("(no sensor)": events without one) and to the session's days."""
-    from honeyfarm.analysis.panels import NO_SENSOR, Filters, source
+    lake's views); ``sensor`` narrows to one sensor ("(no sensor)": events without one) and to the session's days
+    (``span``: its first and last event time when the caller has it, else looked up)."""
+    from honeyfarm.analysis.panels import NO_SENSOR, session_span
 
-    where, params = "session = ? AND eventid IN ('cowrie.log.open', 'cowrie.log.closed')", [session]
+    where = "session = ? AND eventid IN ('cowrie.log.open', 'cowrie.log.closed')"
+    params: list[Any] = [session]
     if sensor is not None:
         # The session's span from the sessions rollup: only its days' partitions are read, not the whole lake.
-        src, p = source(con, "sessions", Filters(sensors=(sensor,)))
-        span = con.execute(f"SELECT min(first_seen), max(last_seen) FROM {src} WHERE session = ?", [*p, session])
-        first, last = span.fetchone() or (None, None)
-        if first is None or last is None:
+        span = span or session_span(con, sensor, session)
+        if span is None:
             return []
         where += " AND date BETWEEN ? AND ?"
-        params += [first.date(), last.date()]
+        params += [span[0].date(), span[1].date()]
         if sensor == NO_SENSOR:
             where += " AND sensor IS NULL"
         else:
             where += " AND sensor = ?"
             params.append(sensor)
+    # events_stored: the stored `extra` holds ttylog and shasum; the `events` view would rebuild Cowrie messages.
     rows = con.execute(
         f"SELECT DISTINCT json_extract_string(extra, '$.ttylog'), json_extract_string(extra, '$.shasum') "
-        f"FROM events WHERE {where} LIMIT 1000",
+        f"FROM events_stored WHERE {where} LIMIT 1000",
         params,
     ).fetchall()
     return [(a, b) for a, b in rows]

@@ -98,6 +98,13 @@ CLIENT_KIND = (
     "WHEN client_version LIKE 'SSH-%' THEN 'ssh' ELSE 'other' END"
 )
 
+#: The honeypot type of an event, from its eventid: ``aws.vpcflow.*`` → ``vpcflow``, ``aws.route53*`` →
+#: ``route53``, else the eventid's first part (:mod:`honeyfarm.analysis.overview`).
+TYPE_SQL = (
+    "CASE WHEN eventid LIKE 'aws.vpcflow.%' THEN 'vpcflow' WHEN eventid LIKE 'aws.route53%' THEN 'route53' "
+    "ELSE split_part(eventid, '.', 1) END"
+)
+
 #: Honeypots (eventid prefixes) of the sensor's exploit traps (the web trap's is ``http``; ``web`` is
 #: accepted too), and the file transfer events of every trap.
 TRAP_HONEYPOTS: tuple[str, ...] = ("http", "web", "redis", "docker", "elasticsearch")
@@ -208,6 +215,15 @@ ROLLUPS: dict[str, Rollup] = {
             (*_DIMS, ("eventid", "eventid"), ("src_country_name", "src_country_name")),
             (("events", "count(*)"),),
         ),
+        # Destination ports (the Overview's port histogram): only events that carry one. Ports per address
+        # and hour are few (a session is one connection), so this stays small; the events without a port are
+        # the eventids rollup's total minus these.
+        Rollup(
+            "ports",
+            "dst_port IS NOT NULL",
+            (*_DIMS, ("dst_port", "dst_port"), ("type", TYPE_SQL), ("src_ip", "src_ip")),
+            (("events", "count(*)"),),
+        ),
         # What honeyfarm sensors say about themselves (stamped on every event they
         # write): the dashboard's per-region, per-exposure and per-dollar figures.
         Rollup(
@@ -269,6 +285,7 @@ ROLLUPS: dict[str, Rollup] = {
 _ORDERS = {
     "credentials": "password, username, hour",
     "eventids": "eventid, sensor, src_country, hour",
+    "ports": "dst_port, type, hour",
 }
 ROLLUPS = {n: dataclasses.replace(r, order=_ORDERS.get(n, r.order)) for n, r in ROLLUPS.items()}
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from honeyfarm.analysis.malware import PANELS as MALWARE_PANELS
-from honeyfarm.analysis.panels import CLIENT_PANELS, PANELS, Filters, source
+from honeyfarm.analysis.panels import CLIENT_PANELS, PANELS, Filters, session_span, source
 from honeyfarm.analysis.services import SERVICE_PANELS
 from honeyfarm.analysis.suricata import SURICATA_PANELS
 from honeyfarm.analysis.traps import TRAP_PANELS, download_origins
@@ -228,10 +228,21 @@ SessionQ = Annotated[str, Query(max_length=200, description="Session id (the `se
 
 @router.get("/session", summary="One session's events")
 def session(request: Request, st: StateDep, sensor: SensorQ, session: SessionQ) -> dict[str, Any]:
-    events = st.reader.run(lambda con: queries.session_events(con, sensor, session), key=_key(request))
-    if events is None:
+    own = st.ttylogs.find(session)
+
+    def page(con: Any) -> tuple[Any, list[tuple[str | None, str | None]]] | None:
+        # One span lookup for both queries: the events and the TTY log links read only the session's days.
+        span = session_span(con, sensor, session)
+        if span is None:
+            return None
+        events = queries.session_events(con, sensor, session, span=span)
+        return events, [] if own is not None else lake_links(con, session, sensor, span)
+
+    found = st.reader.run(page, key=_key(request))
+    if found is None:
         raise HTTPException(404, "no such session in the lake")
-    tty = bool(_ttylogs(request, st, sensor, session))
+    events, links = found
+    tty = own is not None or bool(st.ttylogs.find_all(session, st.reader.root, links))
     return {"sensor": sensor, "session": session, "events": events, "ttylog": tty}
 
 
