@@ -55,7 +55,7 @@ demo: install demo-deps
 	$(BIN)/honeyfarm demo
 
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=40
 
 bench: install
 	$(BIN)/python bench/ingest.py

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from lakeutil import hf, write_jsonl, z
-from webutil import TestClient, start_serve, stop_serve
+from webutil import TestClient, serving
 
 from honeyfarm.analysis.panels import PANELS, Filters, estimated_columns, sessions_estimated
 from honeyfarm.config import Config, GeoIPConfig, LakeConfig
@@ -117,11 +117,8 @@ def served(lake: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
     root = tmp_path_factory.mktemp("estimated-serve")
     cfg = root / "honeyfarm.toml"
     cfg.write_text("[lake]\nexact_sessions_max_events = 0\n", encoding="utf-8")
-    s = start_serve("-c", str(cfg), "--lake", str(lake), "--host", "127.0.0.1", "--port", "0", cwd=root)
-    try:
+    with serving("-c", str(cfg), "--lake", str(lake), "--host", "127.0.0.1", "--port", "0", cwd=root) as s:
         yield s
-    finally:
-        stop_serve(s)
 
 
 @pytest.mark.slow

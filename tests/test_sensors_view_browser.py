@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from browserutil import READY_MS, VIEWPORT, launched, require_browser
 from test_no_sensor import MHN_SENSOR, build_mixed_lake
-from webutil import Served, start_serve, stop_serve
+from webutil import Served, serving
 
 from honeyfarm.config import Config
 from honeyfarm.pipeline import ingest
@@ -44,11 +44,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert ingest([str(hostile)], Config(), lake).ingested == 1
     cfg = root / "honeyfarm.toml"
     cfg.write_text('[fleet.sensors."Cowrie18vp"]\nregion = "ap-southeast-1"\nhourly_cost = 0.0116\n', encoding="utf-8")
-    s = start_serve("-c", str(cfg), "--lake", str(lake), "--host", "127.0.0.1", "--port", "0", cwd=root)
-    try:
+    with serving("-c", str(cfg), "--lake", str(lake), "--host", "127.0.0.1", "--port", "0", cwd=root) as s:
         yield s
-    finally:
-        stop_serve(s)
 
 
 @pytest.fixture(scope="module")

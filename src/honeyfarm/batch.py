@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +28,7 @@ from honeyfarm.formats import Format
 from honeyfarm.lake.legacy import duplicate_rows_sql, legacy_files
 from honeyfarm.schema import DAY_KEY_SQL, KEY_COLUMNS, ROW_KEY_SQL
 from honeyfarm.sql import sql_path, sql_paths
+from honeyfarm.timing import timed
 
 
 class _StateFile(Protocol):
@@ -60,14 +60,9 @@ class IngestResult:
     def counts(self, fmt: str) -> FormatCounts:
         return self.by_format.setdefault(fmt, FormatCounts())
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        """Add the wall time of the ``with`` block to ``stages[stage]``."""
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - t
+    def timed(self, stage: str) -> AbstractContextManager[None]:
+        """Add the wall time of a ``with`` block to ``stages[stage]``."""
+        return timed(self.stages, stage)
 
     def to_dict(self) -> dict[str, Any]:
         out = {

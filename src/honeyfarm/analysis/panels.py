@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from honeyfarm.lake.rollup import INTERNAL, INTERNAL_NETWORKS, ROLLUPS
+from honeyfarm.lake.rollup import INTERNAL, INTERNAL_NETWORKS, ROLLUPS, session_key_sql
 
 #: Distinct source addresses, counted by a 64-bit hash of the address: three times faster than counting distinct
 #: strings over a rollup of a million rows, and a collision among even millions of addresses is negligible (as for
@@ -227,7 +227,7 @@ def session_span(con: duckdb.DuckDBPyConnection, sensor: str, session: str) -> t
     or None when the lake has no such session. Matched by its 63-bit key (an integer compare over a row per
     session and hour, ~25% faster than comparing ids), then by the id itself."""
     src, params = source(con, "sessions", Filters(sensors=(sensor,)))
-    key = "(hash(?::VARCHAR, ?::VARCHAR) >> 1)::BIGINT"  # honeyfarm.lake.rollup.SESSION_KEY for these values
+    key = session_key_sql("?::VARCHAR", "?::VARCHAR")  # the rollup's SESSION_KEY of these values
     rows = con.execute(
         f"SELECT min(first_seen), max(last_seen) FROM {src} WHERE session_key = {key} AND session = ?",
         [*params, None if sensor == NO_SENSOR else sensor, session, session],

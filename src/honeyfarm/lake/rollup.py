@@ -60,7 +60,12 @@ class Rollup:
 #: Sessions are counted by a 63-bit hash of (sensor, session): counting distinct
 #: integers is several times faster than counting distinct strings or structs,
 #: and 63 bits make a collision among millions of sessions negligible.
-SESSION_KEY = "CASE WHEN session IS NOT NULL THEN (hash(sensor, session) >> 1)::BIGINT END"
+def session_key_sql(sensor: str, session: str) -> str:
+    """The session key of two SQL expressions (columns, or ``?::VARCHAR`` parameters for a lookup)."""
+    return f"(hash({sensor}, {session}) >> 1)::BIGINT"
+
+
+SESSION_KEY = f"CASE WHEN session IS NOT NULL THEN {session_key_sql('sensor', 'session')} END"
 
 #: Whether ``src_ip`` is an internal address: loopback (127/8, ::1), RFC 1918 (Docker's 172.17-31 included),
 #: link-local (169.254/16, fe80::/10), CGNAT (100.64/10), "this network" (0/8, ::), ULA (fc00::/7); an

@@ -36,7 +36,6 @@ import fcntl
 import json
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -59,6 +58,7 @@ from honeyfarm.schema import (
     events_view_sql,
 )
 from honeyfarm.sql import sql_path, sql_paths
+from honeyfarm.timing import timed
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "events": EVENT_COLUMNS,
@@ -253,23 +253,20 @@ class Lake:
             for f in ev:
                 existing = self.partition_files("events", f.parent.name.split("=", 1)[1])
                 if existing and len(existing) + 1 >= max(self.cfg.compact_min_files, 2):
-                    t = time.perf_counter()
-                    new.append(self._rewrite(con, "events", [*existing, f], events.parent, f.parent.name))
-                    remove += existing + self._rollups_of(existing)
-                    _add_time(stages, "compaction", t)
+                    with timed(stages, "compaction"):
+                        new.append(self._rewrite(con, "events", [*existing, f], events.parent, f.parent.name))
+                        remove += existing + self._rollups_of(existing)
                 else:
                     new.append(f)
-            t = time.perf_counter()
-            built = rollup.build(con, self.root, new, self.parquet_options(), events.parent / "_rollup")
-            _add_time(stages, "rollups", t)
-        t = time.perf_counter()
-        if ev:
-            add.update(self._move_rollups(built))
-            add["events"] = self.move_in(new, "events")
-        if dl:
-            add["dead_letter"] = self.move_in(dl, "dead_letter")
-        self.commit("ingest+compact" if remove else "ingest", add, remove)
-        _add_time(stages, "commit (fsync, snapshot)", t)
+            with timed(stages, "rollups"):
+                built = rollup.build(con, self.root, new, self.parquet_options(), events.parent / "_rollup")
+        with timed(stages, "commit (fsync, snapshot)"):
+            if ev:
+                add.update(self._move_rollups(built))
+                add["events"] = self.move_in(new, "events")
+            if dl:
+                add["dead_letter"] = self.move_in(dl, "dead_letter")
+            self.commit("ingest+compact" if remove else "ingest", add, remove)
 
     def _move_rollups(self, built: list[tuple[Path, Path]]) -> dict[str, list[Path]]:
         add: dict[str, list[Path]] = {}
@@ -438,11 +435,6 @@ class Lake:
         [(events,)] = con.execute("SELECT count(*) FROM events_stored").fetchall()
         approx = "true" if events > self.cfg.exact_sessions_max_events else "false"
         con.execute(f"SET VARIABLE honeyfarm_approx_sessions = {approx}")
-
-
-def _add_time(stages: dict[str, float] | None, stage: str, since: float) -> None:
-    if stages is not None:
-        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - since
 
 
 def _read(files: list[Path]) -> str:
